@@ -1,0 +1,1 @@
+"""Prefect flows and the ``tributary`` CLI: wiring only, no transforms."""

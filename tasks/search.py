@@ -1,0 +1,89 @@
+"""Search a published corpus version: vector, full-text or hybrid (reciprocal-rank fusion)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from lancedb.rerankers import RRFReranker
+
+from schemas.corpus import CorpusManifest
+from schemas.params import EmbedParams, IndexParams
+from schemas.search import SearchHit, SearchMode
+from tasks import index, versions
+from tasks.embed import Embedder, load_embedder
+
+DEFAULT_MODE: SearchMode = "hybrid"
+_COLUMNS = ["doc_id", "chunk_id", "text"]
+HYBRID_CANDIDATES = 2
+_RRF = RRFReranker(return_score="relevance")
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """A published corpus version opened for reading, with the model that embedded it."""
+
+    manifest: CorpusManifest
+    table: object
+    embedder: Embedder
+
+
+def open_corpus(params: IndexParams, version: str | None = None) -> Corpus:
+    """Open ``version`` (default: CURRENT) at its tagged table version and load its model.
+
+    Raises:
+        versions.VersionNotFound: when the version was never published.
+    """
+    root = versions.manifest_root(params)
+    manifest = versions.read_manifest(root, versions.resolve_version(root, version))
+    table = index.connect(params.db).open_table(params.table)
+    table.checkout(manifest.version)
+    embedder = load_embedder(EmbedParams(model=manifest.embed.model, batch_size=manifest.embed.batch_size, device=manifest.embed.device))
+    if embedder.info.fingerprint != manifest.model.fingerprint:
+        raise ValueError(
+            f"model {manifest.model.name!r} loaded here has other weights than the one that built {manifest.version} "
+            f"({embedder.info.fingerprint[:12]} != {manifest.model.fingerprint[:12]})"
+        )
+    return Corpus(manifest=manifest, table=table, embedder=embedder)
+
+
+def _hits(rows: list[dict], score) -> list[SearchHit]:
+    return [SearchHit(doc_id=row["doc_id"], chunk_id=row["chunk_id"], text=row["text"], score=float(score(row))) for row in rows]
+
+
+def _vector_query(corpus: Corpus, vector: np.ndarray, limit: int):
+    return corpus.table.search(vector, query_type="vector").distance_type("cosine").select([*_COLUMNS, "_distance"]).limit(limit)
+
+
+def _text_query(corpus: Corpus, text: str, limit: int):
+    return corpus.table.search(text, query_type="fts").select([*_COLUMNS, "_score"]).limit(limit)
+
+
+def search_vectors(corpus: Corpus, texts: Sequence[str], vectors: np.ndarray, k: int, mode: SearchMode) -> list[list[SearchHit]]:
+    """Run one search per query with precomputed query vectors.
+
+    Hybrid fuses the vector and full-text candidate lists (``HYBRID_CANDIDATES`` x k each)
+    with LanceDB's reciprocal-rank-fusion reranker.
+    """
+    results = []
+    for text, vector in zip(texts, vectors):
+        if mode == "vector":
+            results.append(_hits(_vector_query(corpus, vector, k).to_list(), lambda row: 1.0 - row["_distance"]))
+        elif mode == "fts":
+            results.append(_hits(_text_query(corpus, text, k).to_list(), lambda row: row["_score"]))
+        else:
+            limit = k * HYBRID_CANDIDATES
+            fused = _RRF.rerank_hybrid(
+                text,
+                _vector_query(corpus, vector, limit).with_row_id(True).to_arrow(),
+                _text_query(corpus, text, limit).with_row_id(True).to_arrow(),
+            )
+            results.append(_hits(fused.slice(0, k).to_pylist(), lambda row: row["_relevance_score"]))
+    return results
+
+
+def search(corpus: Corpus, texts: Sequence[str], k: int = 10, mode: SearchMode = DEFAULT_MODE) -> list[list[SearchHit]]:
+    """Embed the queries in one batch and search each; results best first."""
+    vectors = corpus.embedder.encode(list(texts)) if mode != "fts" else np.zeros((len(texts), corpus.embedder.info.dimension), np.float32)
+    return search_vectors(corpus, texts, vectors, k, mode)
