@@ -7,6 +7,7 @@ its reasons: a bad file never raises out of ``extract_document``.
 from __future__ import annotations
 
 import io
+from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -17,7 +18,8 @@ from tasks.models import prepare_unstructured
 TEXT_SUFFIXES = {".txt": "text", ".text": "text", ".md": "md", ".markdown": "md", ".html": "html", ".htm": "html"}
 BINARY_SUFFIXES = {".pdf", ".docx", ".pptx"}
 SUPPORTED_SUFFIXES = frozenset(TEXT_SUFFIXES) | BINARY_SUFFIXES
-SKIPPED_CATEGORIES = frozenset({"PageBreak", "Header", "Footer", "PageNumber", "Image"})
+SKIPPED_CATEGORIES = frozenset({"PageBreak", "PageNumber", "Image"})
+RUNNING_CATEGORIES = frozenset({"Header", "Footer"})
 _BOMS = (
     (b"\xef\xbb\xbf", "utf-8-sig"),
     (b"\xff\xfe", "utf-16"),
@@ -118,13 +120,19 @@ def _partition(source: SourceDocument, params: ExtractParams) -> tuple[list, str
 
 
 def to_elements(raw_elements: Iterable) -> list[Element]:
-    """Convert unstructured elements to ours, tracking the section-title path."""
+    """Convert unstructured elements to ours, tracking the section-title path.
+
+    Page numbers, page breaks and running headers or footers (the same text on several pages)
+    carry no content and are dropped; a header that occurs once is kept as text.
+    """
+    raw_elements = list(raw_elements)
+    running = Counter((raw.text or "").strip() for raw in raw_elements if getattr(raw, "category", "") in RUNNING_CATEGORIES)
     elements: list[Element] = []
     titles: list[str] = []
     for raw in raw_elements:
         text = (raw.text or "").strip()
         category = getattr(raw, "category", type(raw).__name__)
-        if not text or category in SKIPPED_CATEGORIES:
+        if not text or category in SKIPPED_CATEGORIES or (category in RUNNING_CATEGORIES and running[text] > 1):
             continue
         if category == "Title":
             depth = raw.metadata.category_depth or 0

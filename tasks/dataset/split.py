@@ -1,0 +1,71 @@
+"""Stable, group-aware split: a hash of the group key picks the split.
+
+An example's split depends only on its group key (user_id, else request_id) and the salt, so
+adding logs never moves an existing example, and a group never straddles two splits. Hash buckets
+are uniform within every category, so each category gets the target ratios in expectation; the
+report shows how far each category is from them. A leakage check proves that no near-duplicate
+pair straddles two splits.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+
+from schemas.dataset import SPLITS, ChatExample, LeakageReport, SplitCell, SplitName, SplitReport
+from schemas.params import SplitParams
+from tasks.dataset.dedupe import minhash_signatures, similar_pairs
+
+
+def bucket(group_hash: str) -> float:
+    """A number in [0, 1) from the first 64 bits of the (already salted) group hash."""
+    return int(group_hash[:16], 16) / 2**64
+
+
+def assign_split(group_hash: str, params: SplitParams) -> SplitName:
+    """train, val or test for a group, by its bucket and the ratios."""
+    b = bucket(group_hash)
+    if b < params.train:
+        return "train"
+    if b < params.train + params.val:
+        return "val"
+    return "test"
+
+
+def split_report(examples: Sequence[ChatExample], splits: Sequence[SplitName], params: SplitParams) -> SplitReport:
+    """Per-split and per-category counts against the target ratios, and straddling groups."""
+    targets = {"train": params.train, "val": params.val, "test": params.test}
+    per_category: dict[str, Counter[str]] = defaultdict(Counter)
+    groups: dict[str, set[str]] = defaultdict(set)
+    for example, split in zip(examples, splits, strict=True):
+        per_category[example.category][split] += 1
+        groups[example.group_hash].add(split)
+    cells = []
+    for category in sorted(per_category):
+        counts = per_category[category]
+        total = sum(counts.values())
+        ratios = {s: round(counts[s] / total, 4) for s in SPLITS}
+        cells.append(
+            SplitCell(
+                category=category, total=total, counts={s: counts[s] for s in SPLITS}, ratios=ratios,
+                max_abs_deviation=round(max(abs(ratios[s] - targets[s]) for s in SPLITS), 4),
+            )
+        )
+    totals = Counter(splits)
+    return SplitReport(
+        targets=targets,
+        counts={s: totals[s] for s in SPLITS},
+        categories=cells,
+        groups_straddling=sum(1 for s in groups.values() if len(s) > 1),
+    )
+
+
+def check_leakage(
+    texts: Sequence[str], splits: Sequence[SplitName], ids: Sequence[str],
+    threshold: float, num_perm: int, shingle_size: int,
+) -> LeakageReport:
+    """Near-duplicate pairs (MinHash LSH over the written texts) whose members sit in different splits."""
+    signatures = minhash_signatures(list(texts), num_perm, shingle_size)
+    pairs = similar_pairs(signatures, threshold)
+    crossing = [(ids[i], ids[j]) for i, j in pairs if splits[i] != splits[j]]
+    return LeakageReport(threshold=threshold, near_duplicate_pairs=len(pairs), cross_split_pairs=crossing)

@@ -1,0 +1,121 @@
+"""Writing a dataset folder atomically: split files (JSONL + parquet), rejects, lineage, manifest.
+
+Every file is deterministic (sorted, no timestamps), so ``dvc repro`` rebuilds byte-identical
+outputs. The folder is built beside the target and swapped in only when complete: a build that
+fails half-way leaves the previous dataset as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from schemas.dataset import SPLITS, ChatExample, RejectedRecord
+
+MESSAGE_TYPE = pa.struct(
+    [("role", pa.string()), ("content", pa.string()), ("tool_calls", pa.string()),
+     ("name", pa.string()), ("tool_call_id", pa.string())]
+)
+PARQUET_SCHEMA = pa.schema(
+    [("example_id", pa.string()), ("split", pa.string()), ("category", pa.string()),
+     ("messages", pa.list_(MESSAGE_TYPE)), ("tools", pa.string()), ("token_count", pa.int64()),
+     ("quality_score", pa.float64()), ("request_id", pa.string()), ("source", pa.string()), ("line", pa.int64())]
+)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_jsonl(path: Path, records: Iterable[Mapping[str, Any]]) -> None:
+    """One compact, key-sorted JSON object a line."""
+    with path.open("w", encoding="utf-8", newline="\n") as handle:
+        for record in records:
+            handle.write(_dumps(record) + "\n")
+
+
+def _parquet_row(example: ChatExample, split: str) -> dict[str, Any]:
+    messages = [
+        {"role": m.role, "content": m.content, "tool_calls": _dumps(m.tool_calls) if m.tool_calls else None,
+         "name": m.name, "tool_call_id": m.tool_call_id}
+        for m in example.messages
+    ]
+    return {
+        "example_id": example.example_id, "split": split, "category": example.category, "messages": messages,
+        "tools": _dumps(example.tools) if example.tools else None, "token_count": example.token_count,
+        "quality_score": example.quality_score, "request_id": example.lineage.request_id,
+        "source": example.lineage.source, "line": example.lineage.line,
+    }
+
+
+def write_split(folder: Path, split: str, examples: Sequence[ChatExample]) -> None:
+    """``<split>.jsonl`` (OpenAI chat format) and ``<split>.parquet``, both sorted by example id."""
+    ordered = sorted(examples, key=lambda e: e.example_id)
+    write_jsonl(folder / f"{split}.jsonl", (e.to_openai() for e in ordered))
+    table = pa.Table.from_pylist([_parquet_row(e, split) for e in ordered], schema=PARQUET_SCHEMA)
+    pq.write_table(table, folder / f"{split}.parquet", compression="zstd")
+
+
+def write_rejects(folder: Path, rejects: Iterable[RejectedRecord]) -> None:
+    """``rejects.jsonl``: every dropped line with its kind, reason and pydantic errors, by file and line."""
+    ordered = sorted(rejects, key=lambda r: (r.source, r.line, r.stage))
+    write_jsonl(folder / "rejects.jsonl", (r.model_dump(mode="json", exclude_none=True) for r in ordered))
+
+
+def write_lineage(folder: Path, rows: Iterable[tuple[ChatExample, str]]) -> None:
+    """``lineage.jsonl``: example id, split and where it came from."""
+    ordered = sorted(rows, key=lambda r: r[0].example_id)
+    write_jsonl(
+        folder / "lineage.jsonl",
+        ({"example_id": e.example_id, "split": s, **e.lineage.model_dump()} for e, s in ordered),
+    )
+
+
+def split_files(folder: Path) -> dict[str, str]:
+    """sha256 of every split file, keyed by name."""
+    return {
+        f"{s}.{ext}": file_sha256(folder / f"{s}.{ext}") for s in SPLITS for ext in ("jsonl", "parquet")
+    }
+
+
+def content_version(file_hashes: Mapping[str, str]) -> str:
+    """The dataset version: sha256 over the split JSONL files' hashes (what a trainer reads)."""
+    lines = "".join(f"{name}:{file_hashes[name]}\n" for name in (f"{s}.jsonl" for s in SPLITS))
+    return hashlib.sha256(lines.encode()).hexdigest()[:16]
+
+
+def staging_dir(out_dir: Path) -> Path:
+    """A fresh folder beside ``out_dir`` to build into."""
+    staging = out_dir.with_name(f".{out_dir.name}.staging")
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    return staging
+
+
+def publish_dir(staging: Path, out_dir: Path) -> None:
+    """Swap the complete staging folder in place of ``out_dir``."""
+    previous = out_dir.with_name(f".{out_dir.name}.previous")
+    if previous.exists():
+        shutil.rmtree(previous)
+    if out_dir.exists():
+        out_dir.rename(previous)
+    staging.rename(out_dir)
+    if previous.exists():
+        shutil.rmtree(previous)

@@ -1,0 +1,217 @@
+"""The dataset flow end to end: accounting, no PII out, stable split, no leakage, forget, CLI, DVC."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import typer
+import yaml
+from datasketch import MinHash
+from typer.testing import CliRunner
+
+from flows.build_dataset import build_dataset
+from flows.dataset_commands import register
+from schemas.dataset import SPLITS, DatasetManifest
+from schemas.params import DatasetParams, load_params
+from tasks.dataset.dedupe import shingles
+from tasks.dataset.select import user_hash
+from tasks.dataset.synthetic_logs import SyntheticCorpus, generate_logs, write_logs
+from tasks.dataset.version import STAGE, code_deps, dvc_stage
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def corpus() -> SyntheticCorpus:
+    return generate_logs(240, seed=11)
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory, corpus: SyntheticCorpus) -> Path:
+    root = tmp_path_factory.mktemp("ws")
+    write_logs(corpus, root / "logs", files=2)
+    return root
+
+
+def _params(ws: Path, **update) -> DatasetParams:
+    data = DatasetParams().model_dump()
+    data.update(logs_dir=str(ws / "logs"), out_root=str(ws / "datasets"), name="t")
+    data["forget"]["deny_list"] = str(ws / "deny.txt")
+    data.update(update)
+    return DatasetParams.model_validate(data)
+
+
+@pytest.fixture(scope="module")
+def built(workspace: Path):
+    params = _params(workspace)
+    summary = build_dataset(params=params)
+    return params, summary, Path(summary.out_dir)
+
+
+def _manifest(out: Path) -> DatasetManifest:
+    return DatasetManifest.model_validate_json((out / "manifest.json").read_text())
+
+
+def _split_rows(out: Path) -> dict[str, list[dict]]:
+    return {s: [json.loads(x) for x in (out / f"{s}.jsonl").read_text().splitlines()] for s in SPLITS}
+
+
+def test_every_input_line_is_accounted_for(built, corpus: SyntheticCorpus) -> None:
+    _, summary, out = built
+    parts = summary.written + summary.rejected + summary.filtered + summary.duplicates + summary.malformed
+    assert summary.input_lines == parts == len(corpus.lines) + 1  # +1: the corrupted gzip member
+    assert min(summary.malformed, summary.rejected, summary.filtered, summary.duplicates) > 0
+    rejects = [json.loads(x) for x in (out / "rejects.jsonl").read_text().splitlines()]
+    assert len(rejects) + summary.written == summary.input_lines
+    assert {r["kind"] for r in rejects} == {"malformed", "rejected", "filtered", "duplicate"}
+    assert all(r["reason"] and r["source"] and r["line"] >= 1 for r in rejects)
+    assert sum(summary.splits.values()) == summary.written
+    manifest = _manifest(out)
+    assert manifest.counts.balanced and manifest.version == summary.version
+    assert {r.stage: r.kept for r in manifest.stages}["dedupe"] == summary.written
+    assert sum(manifest.reasons["malformed"].values()) == summary.malformed
+
+
+def test_outputs_are_openai_chat_and_parquet(built) -> None:
+    _, summary, out = built
+    rows = _split_rows(out)
+    for split in SPLITS:
+        assert len(rows[split]) == summary.splits[split]
+        table = pq.read_table(out / f"{split}.parquet")
+        assert table.num_rows == summary.splits[split]
+        assert table.column_names[:4] == ["example_id", "split", "category", "messages"]
+    for row in itertools.chain(*rows.values()):
+        assert set(row) <= {"messages", "tools"} and row["messages"][-1]["role"] == "assistant"
+    assert "<svg" in (out / "data_card.html").read_text()
+
+
+def test_no_planted_pii_in_any_output(built, corpus: SyntheticCorpus) -> None:
+    _, summary, out = built
+    texts = {p.name: p.read_text(errors="replace") for p in out.iterdir() if p.suffix in (".jsonl", ".json", ".html")}
+    for split in SPLITS:
+        texts[f"{split}.parquet"] = json.dumps(pq.read_table(out / f"{split}.parquet").to_pylist())
+    texts["summary"] = summary.model_dump_json()
+    values = {v.value for v in corpus.planted_pii}
+    assert len(values) > 50
+    leaks = {(name, v) for name, text in texts.items() for v in values if v.lower() in text.lower()}
+    assert not leaks
+    assert "<PERSON_1>" in texts["train.jsonl"] and "<EMAIL_ADDRESS_1>" in texts["train.jsonl"]
+
+
+def test_no_near_duplicate_pair_across_splits(built) -> None:
+    params, summary, out = built
+    assert summary.duplicates > 0
+    examples = [(s, "\n".join(f"{m['role']}: {m.get('content') or ''}" for m in r["messages"] if m["role"] != "system"))
+                for s, rows in _split_rows(out).items() for r in rows]
+    signatures = []
+    for _, text in examples:  # an independent path: datasketch's default SHA-1 hashing, all pairs compared
+        m = MinHash(num_perm=128)
+        m.update_batch(shingles(text, params.dedupe.shingle_size))
+        signatures.append(m)
+    crossing = [(i, j) for i, j in itertools.combinations(range(len(examples)), 2)
+                if examples[i][0] != examples[j][0] and signatures[i].jaccard(signatures[j]) >= params.dedupe.threshold]
+    assert crossing == []
+    assert _manifest(out).leakage.clean and _manifest(out).split_report.groups_straddling == 0
+
+
+def test_split_is_stable_when_logs_are_appended(built, workspace: Path) -> None:
+    params, _, out = built
+    before = {json.loads(x)["example_id"]: json.loads(x)["split"] for x in (out / "lineage.jsonl").read_text().splitlines()}
+    more = workspace / "logs_more"
+    shutil.copytree(workspace / "logs", more)
+    extra = generate_logs(120, seed=99, users=60)
+    (more / "later.jsonl").write_text("\n".join(line.replace('"req-', '"late-') for line in extra.lines) + "\n")
+    summary = build_dataset(params=_params(workspace, logs_dir=str(more), name="t2"))
+    after = {json.loads(x)["example_id"]: json.loads(x)["split"] for x in (Path(summary.out_dir) / "lineage.jsonl").read_text().splitlines()}
+    common = before.keys() & after.keys()
+    assert summary.written > len(before) and len(common) >= 0.95 * len(before)
+    assert {k: before[k] for k in common} == {k: after[k] for k in common}
+
+
+def test_forget_a_user(built, workspace: Path, tmp_path: Path) -> None:
+    params, summary, out = built
+    lineage = [json.loads(x) for x in (out / "lineage.jsonl").read_text().splitlines()]
+    logs = {json.loads(x)["request_id"]: json.loads(x) for f in sorted((workspace / "logs").glob("*.jsonl")) for x in f.read_text().splitlines()
+            if x.strip().startswith("{") and '"request_id"' in x and x.strip().endswith("}")}
+    user = next(logs[r["request_id"]]["user_id"] for r in lineage if logs.get(r["request_id"], {}).get("user_id"))
+    params_file = tmp_path / "params.yaml"
+    params_file.write_text(yaml.safe_dump({"dataset": params.model_dump(mode="json")}))
+    app = typer.Typer()
+    register(app)
+    result = CliRunner().invoke(app, ["forget", "--user-id", user, "--json", "--params", str(params_file)])
+    assert result.exit_code == 0, result.output
+    outcome = json.loads(result.stdout)
+    assert outcome["added"] and {"name": "t", "version": summary.version} in outcome["versions"]
+    assert user not in (workspace / "deny.txt").read_text()
+    again = build_dataset(params=_params(workspace, name="t3"))
+    manifest = _manifest(Path(again.out_dir))
+    assert user_hash(user, params.forget.user_hash_salt) not in manifest.user_hashes
+    assert manifest.reasons["filtered"]["forgotten_user"] >= 1
+    assert again.written < summary.written and again.input_lines == summary.input_lines
+    (workspace / "deny.txt").unlink()
+
+
+def test_build_dataset_command_prints_only_json(workspace: Path, tmp_path: Path) -> None:
+    params_file = tmp_path / "params.yaml"
+    params_file.write_text(yaml.safe_dump({"dataset": _params(workspace).model_dump(mode="json")}))
+    app = typer.Typer()
+    register(app)
+    out = tmp_path / "custom-out"
+    result = CliRunner().invoke(app, ["build-dataset", "--logs", str(workspace / "logs"), "--name", "cli", "--out", str(out),
+                                      "--json", "--params", str(params_file)])
+    assert result.exit_code == 0, result.output
+    [line] = result.stdout.strip().splitlines()
+    summary = json.loads(line)
+    assert {"version", "input_lines", "written", "rejected", "filtered", "duplicates", "malformed", "train", "val", "test"} <= set(summary)
+    assert summary["input_lines"] == sum(summary[k] for k in ("written", "rejected", "filtered", "duplicates", "malformed"))
+    assert (out / "manifest.json").exists() and summary["out_dir"] == str(out)
+
+
+def _run(args: list[str], cwd: Path, env: dict[str, str]) -> str:
+    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    return result.stdout
+
+
+@pytest.mark.slow
+def test_dvc_repro_twice_is_a_no_op_and_rebuilds_byte_identical(tmp_path: Path, corpus: SyntheticCorpus) -> None:
+    from prefect.settings import PREFECT_API_URL
+
+    repo = tmp_path / "repo"
+    for folder in ("flows", "tasks", "schemas"):
+        shutil.copytree(ROOT / folder, repo / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "params.yaml", repo / "params.yaml")
+    params = load_params("dataset", DatasetParams, repo / "params.yaml")
+    write_logs(generate_logs(120, seed=3), repo / params.logs_dir, files=2)
+    (repo / params.forget.deny_list).parent.mkdir(parents=True, exist_ok=True)
+    (repo / params.forget.deny_list).write_text("")
+    (repo / "dvc.yaml").write_text(yaml.safe_dump({"stages": {STAGE: dvc_stage(params, code_deps(repo))}}, sort_keys=False))
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "PREFECT_API_URL": str(PREFECT_API_URL.value()), "PYTHONDONTWRITEBYTECODE": "1"}
+    env.pop("PYTHONPATH", None)
+    dvc = [sys.executable, "-m", "dvc"]
+    _run(["git", "init", "-q"], repo, env)
+    _run(["git", "config", "user.email", "test@example.com"], repo, env)
+    _run(["git", "config", "user.name", "test"], repo, env)
+    _run([*dvc, "init", "-q"], repo, env)
+    _run([*dvc, "remote", "add", "-d", "local", str(tmp_path / "remote")], repo, env)
+    _run([*dvc, "repro"], repo, env)
+    out = repo / params.out_root / params.name
+    first = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert {"train.jsonl", "val.parquet", "manifest.json", "data_card.html", "rejects.jsonl"} <= set(first)
+    second = _run([*dvc, "repro"], repo, env)
+    assert "didn't change" in second or "up to date" in second
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == first
+    _run([*dvc, "repro", "--force"], repo, env)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == first
+    _run([*dvc, "push"], repo, env)
+    assert any((tmp_path / "remote").rglob("*"))

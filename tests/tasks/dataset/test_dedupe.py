@@ -1,0 +1,80 @@
+"""Exact and near-duplicate removal, keep policy, cluster report, the dedupe command."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import typer
+from typer.testing import CliRunner
+
+from flows.dataset_commands import register
+from schemas.dataset import ChatExample, ChatMessage, Lineage
+from schemas.params import DatasetParams
+from tasks.dataset.dedupe import deduplicate, minhash_signatures, shingles
+from tasks.dataset.stages import dedupe_examples
+
+BASE = ("Sign out, clear the cache and sign back in, then check that your Ledger Pro version is the latest "
+        "one and export a diagnostic report from the Help menu if the sync failure comes back tomorrow.")
+OTHER = "Compare the totals on the invoice page with your bank statement and reply with the reference number."
+
+
+def test_exact_then_near_duplicates() -> None:
+    texts = [BASE, BASE.upper() + "  ", BASE.replace("tomorrow", "today"), OTHER, BASE]
+    outcome = deduplicate(texts)
+    assert outcome.kept == [0, 3]
+    assert outcome.dropped == {1: "exact_duplicate", 4: "exact_duplicate", 2: "near_duplicate"}
+    assert [(c.kind, c.members, c.kept) for c in outcome.clusters] == [("exact", [0, 1, 4], 0), ("near", [0, 2], 0)]
+
+
+def test_threshold_and_shingle_size_matter() -> None:
+    texts = [BASE, BASE.replace("Ledger Pro", "SyncBox").replace("tomorrow", "next week")]
+    assert deduplicate(texts, threshold=0.6).kept == [0]
+    assert deduplicate(texts, threshold=0.95).kept == [0, 1]
+    assert len(shingles(BASE, 1)) > len(shingles("a b", 3)) == 1
+
+
+def test_signatures_are_the_same_in_worker_processes() -> None:
+    texts = [f"{BASE} variant {i}" for i in range(40)]
+    assert (minhash_signatures(texts, 64, 3, workers=1) == minhash_signatures(texts, 64, 3, workers=2)).all()
+
+
+def _example(reply: str, line: int, score: float | None, minutes: int) -> ChatExample:
+    return ChatExample(
+        example_id=f"id{line}", messages=(ChatMessage(role="system", content="Shared system prompt " * 30),
+                                          ChatMessage(role="user", content="Help?"), ChatMessage(role="assistant", content=reply)),
+        group_hash=f"g{line}", timestamp=datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=minutes),
+        quality_score=score, lineage=Lineage(request_id=f"r{line}", source="a.jsonl", line=line),
+    )
+
+
+def test_keep_policy_highest_quality_then_newest() -> None:
+    examples = [_example(BASE, 1, 0.5, 0), _example(BASE, 2, 0.9, 0), _example(BASE, 3, 0.9, 5), _example(OTHER, 4, None, 0)]
+    kept, rejects, clusters, report = dedupe_examples.fn(examples, DatasetParams())
+    assert [e.lineage.line for e in kept] == [3, 4]
+    assert {r.line: r.reason for r in rejects} == {1: "exact_duplicate", 2: "exact_duplicate"}
+    assert clusters[0].kept == "a.jsonl:3" and report.as_flat() == {"total": 4, "kept": 2, "dropped_exact_duplicate": 2}
+
+
+def test_shared_system_prompt_does_not_make_duplicates() -> None:
+    """Regression: with the long shared system prompt compared, distinct replies looked like near duplicates."""
+    examples = [_example(BASE, 1, 0.5, 0), _example(OTHER, 2, 0.5, 0)]
+    kept, _, _, _ = dedupe_examples.fn(examples, DatasetParams())
+    assert len(kept) == 2
+
+
+def test_dedupe_command_writes_kept_lines_and_clusters(tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    rows = [{"t": BASE}, {"t": OTHER}, {"t": BASE.replace("tomorrow", "today")}, {"t": BASE}]
+    src.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    app = typer.Typer()
+    register(app)
+    args = ["dedupe", "--in", str(src), "--field", "t", "--threshold", "0.8",
+            "--out", str(tmp_path / "kept.jsonl"), "--clusters", str(tmp_path / "clusters.jsonl")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert [json.loads(x) for x in (tmp_path / "kept.jsonl").read_text().splitlines()] == rows[:2]
+    clusters = [json.loads(x) for x in (tmp_path / "clusters.jsonl").read_text().splitlines()]
+    assert [(c["members"], c["kept"]) for c in clusters] == [([1, 4], 1), ([1, 3], 1)]
+    assert all(set(c) >= {"cluster", "members", "kept"} for c in clusters)

@@ -1,0 +1,103 @@
+"""presidio redaction: offline recognizers, recall on a labelled set, consistent placeholders."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+from typer.testing import CliRunner
+
+from flows.dataset_commands import register
+from schemas.dataset import ChatExample, ChatMessage, Lineage
+from schemas.params import RedactParams
+from tasks.dataset.redact import OfflineEmailRecognizer, analyze_texts, load_analyzer, redact_examples
+from tasks.dataset.synthetic_logs import labelled_pii_texts
+
+PARAMS = RedactParams()
+
+
+def _example(*contents: tuple[str, str]) -> ChatExample:
+    return ChatExample(
+        example_id="x", messages=tuple(ChatMessage(role=r, content=c) for r, c in contents), group_hash="g",
+        timestamp=datetime(2026, 1, 1, tzinfo=UTC), lineage=Lineage(request_id="r", source="a.jsonl", line=1),
+    )
+
+
+def test_email_recognizer_never_fetches_the_suffix_list() -> None:
+    recognizers = load_analyzer().registry.recognizers
+    emails = [r for r in recognizers if "EMAIL_ADDRESS" in r.supported_entities]
+    assert [type(r) for r in emails] == [OfflineEmailRecognizer]
+    from tasks.dataset.redact import _OFFLINE_TLD
+
+    assert _OFFLINE_TLD.suffix_list_urls == () and _OFFLINE_TLD.fallback_to_snapshot
+
+
+def test_added_recognizers_catch_known_presidio_gaps() -> None:
+    texts = {
+        "Please ship it to 221 Baker Street, London.": ("STREET_ADDRESS", "221 Baker Street, London"),
+        "My mobile is +44 20 7946 0958.": ("PHONE_NUMBER", "+44 20 7946 0958"),
+        "Regards, MARIA GONZALEZ": ("PERSON", "MARIA GONZALEZ"),
+        "My name is Olivia Young.": ("PERSON", "Olivia Young"),
+    }
+    findings = analyze_texts(list(texts), PARAMS)
+    for text, (entity, value) in texts.items():
+        spans = {(f.entity_type, text[f.start : f.end]) for f in findings[text]}
+        assert (entity, value) in spans, (text, spans)
+
+
+def test_recall_and_over_redaction_on_labelled_set() -> None:
+    labelled = labelled_pii_texts(120, seed=5)
+    findings = analyze_texts([t.text for t in labelled], PARAMS)
+    planted = caught = found = spurious = 0
+    for item in labelled:
+        results = findings[item.text]
+        for span in item.spans:
+            planted += 1
+            caught += any(r.start <= span.start and span.end <= r.end for r in results)
+        for r in results:
+            found += 1
+            spurious += not any(r.start < s.end and s.start < r.end for s in item.spans)
+    assert planted > 50
+    assert caught / planted >= 0.97
+    assert spurious / found <= 0.05
+
+
+def test_batched_analysis_gives_the_per_text_findings() -> None:
+    texts = [t.text for t in labelled_pii_texts(30, seed=9)]
+    key = lambda rs: sorted((r.entity_type, r.start, r.end, round(r.score, 3)) for r in rs)  # noqa: E731
+    batched, single = analyze_texts(texts, PARAMS), analyze_texts(texts, PARAMS, batched=False)
+    assert {t: key(r) for t, r in batched.items()} == {t: key(r) for t, r in single.items()}
+
+
+def test_placeholders_are_consistent_within_an_example() -> None:
+    example = _example(
+        ("user", "My name is Priya Patel, email priya.patel@example.com."),
+        ("assistant", "Thanks Priya Patel, we wrote to priya.patel@example.com and to bob.jones@example.org."),
+    )
+    [redacted] = redact_examples([example], PARAMS).examples
+    user, assistant = (m.content for m in redacted.messages)
+    assert "Priya" not in user + assistant and "example.com" not in user + assistant
+    assert "<PERSON_1>" in user and "<PERSON_1>" in assistant
+    assert "<EMAIL_ADDRESS_1>" in user and "<EMAIL_ADDRESS_1>" in assistant and "<EMAIL_ADDRESS_2>" in assistant
+    assert redacted.example_id != example.example_id and redacted.pii_counts["EMAIL_ADDRESS"] == 3
+
+
+def test_redact_command_keeps_other_fields_and_order(tmp_path: Path) -> None:
+    rows = [
+        {"id": 1, "text": "Call Maria Gonzalez on +33 1 42 68 53 00.", "keep": "Maria"},
+        {"id": 2, "text": "Nothing personal here, just a question about invoices."},
+        {"id": 3, "other": "no text field"},
+    ]
+    src, dst = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    src.write_text("\n".join(json.dumps(r) for r in rows) + "\n{broken Maria Gonzalez\n")
+    app = typer.Typer()
+    register(app)
+    result = CliRunner().invoke(app, ["redact", "--in", str(src), "--out", str(dst), "--field", "text"])
+    assert result.exit_code == 0, result.output
+    out = [json.loads(line) for line in dst.read_text().splitlines()]
+    assert [r.get("id") for r in out] == [1, 2, 3, None]
+    assert out[0]["text"] == "Call <PERSON_1> on <PHONE_NUMBER_1>." and out[0]["keep"] == "Maria"
+    assert out[1] == rows[1] and out[2] == rows[2]
+    assert out[3] == {"_redact_error": "invalid_json", "_line": 4}

@@ -1,0 +1,104 @@
+"""Extraction with real unstructured over generated files of every supported format."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from schemas.documents import DocumentStatus
+from schemas.params import ExtractParams
+from tasks.discover import discover_documents
+from tasks.extract import decode_text, extract_document
+from tests.documents import pdf_bytes, write_mixed_corpus
+
+
+@pytest.fixture(scope="module")
+def extracted(tmp_path_factory):
+    root = tmp_path_factory.mktemp("mixed")
+    expected = write_mixed_corpus(root)
+    results = {source.doc_id: extract_document(source, ExtractParams()) for source in discover_documents(root)}
+    return expected, results
+
+
+def test_every_file_gets_the_expected_outcome(extracted):
+    expected, results = extracted
+    assert set(results) == set(expected)
+    for doc_id, outcome in expected.items():
+        result = results[doc_id]
+        if outcome == "success":
+            assert result.status == DocumentStatus.SUCCESS, (doc_id, result.errors)
+            assert result.elements
+        else:
+            assert result.status == DocumentStatus.FAILED, doc_id
+            assert outcome in result.errors[0], (doc_id, result.errors)
+            assert not result.elements
+
+
+def test_section_path_and_element_types_are_kept(extracted):
+    _, results = extracted
+    for doc_id in ("billing.md", "security.html", "security.docx"):
+        elements = results[doc_id].elements
+        assert elements[0].element_type == "Title"
+        narrative = [e for e in elements if e.element_type == "NarrativeText"]
+        assert narrative, doc_id
+        assert all(len(e.section_path) == 2 for e in narrative), [e.section_path for e in narrative]
+    refunds = next(e for e in results["billing.md"].elements if "ten business days" in e.text)
+    assert refunds.section_path == ("Billing", "Refunds")
+
+
+def test_page_numbers_are_kept_for_pdf_and_pptx(extracted):
+    _, results = extracted
+    assert {e.page_number for e in results["report.pdf"].elements} == {1, 2}
+    assert {e.page_number for e in results["deck.pptx"].elements} == {1, 2}
+
+
+def test_encodings_are_detected(extracted):
+    _, results = extracted
+    assert results["utf16.txt"].encoding == "utf-16"
+    assert any("Single sign-on" in e.text for e in results["utf16.txt"].elements)
+    legacy = " ".join(e.text for e in results["legacy.txt"].elements)
+    assert results["legacy.txt"].encoding == "cp1252"
+    assert "Café menü: naïve “smart” quotes – cp1252" in legacy
+
+
+@pytest.mark.parametrize(("data", "encoding", "text"), [
+    ("naïve".encode("utf-8"), "utf-8", "naïve"),
+    ("naïve".encode("utf-8-sig"), "utf-8-sig", "naïve"),
+    ("naïve".encode("utf-16-le"), "utf-16-le", "naïve"),
+    ("naïve".encode("utf-16"), "utf-16", "naïve"),
+    ("“naïve”".encode("cp1252"), "cp1252", "“naïve”"),
+    (b"caf\xe9 \x81", "latin-1", "café \x81"),
+])
+def test_decode_text(data, encoding, text):
+    assert decode_text(data) == (text, encoding)
+
+
+def test_size_limit_fails_with_too_large(tmp_path):
+    (tmp_path / "big.txt").write_text("word " * 50_000)
+    source = discover_documents(tmp_path)[0]
+    result = extract_document(source, ExtractParams(max_file_mb=0.1))
+    assert result.status == DocumentStatus.FAILED
+    assert result.errors[0].startswith("too large")
+
+
+def test_pdf_page_without_text_layer_is_partial(tmp_path):
+    (tmp_path / "scan.pdf").write_bytes(pdf_bytes(["A page with a text layer about invoices.", ""]))
+    result = extract_document(discover_documents(tmp_path)[0], ExtractParams())
+    assert result.status == DocumentStatus.PARTIAL
+    assert "pages without a text layer" in result.errors[0] and "2" in result.errors[0]
+    assert result.elements
+
+
+def test_document_ids_are_relative_posix_paths_and_hidden_files_skipped(tmp_path):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "doc.md").write_text("# T\n\nText.")
+    (tmp_path / ".hidden.md").write_text("# hidden")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "config").write_text("x")
+    assert [d.doc_id for d in discover_documents(tmp_path)] == ["a/b/doc.md"]
+
+
+def test_missing_source_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(NotADirectoryError, match="source folder not found"):
+        discover_documents(tmp_path / "nope")
