@@ -23,6 +23,17 @@ def _register_commands() -> None:
     dataset_commands.register(app)
 
 
+@app.command()
+def serve(
+    ingest_cron: str = typer.Option(None, "--ingest-cron", help="Cron schedule for the ingestion deployment, e.g. '0 2 * * *'."),
+    timezone: str = typer.Option("UTC", "--timezone", help="Timezone of the schedules."),
+) -> None:
+    """Serve every flow as a Prefect deployment (needs PREFECT_API_URL pointing at a server)."""
+    from flows.serve import serve_deployments
+
+    serve_deployments(ingest_cron, timezone)
+
+
 def main() -> None:
     """Console-script entry point."""
     _register_commands()

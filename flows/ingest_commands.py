@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def ingest(
-        source_dir: Annotated[str, typer.Argument(help="Folder of documents to ingest.")],
+        source_dir: Annotated[Optional[str], typer.Argument(help="Folder of documents (default: params.yaml ingest.source_dir).")] = None,
         db: DbOption = None,
         table: TableOption = None,
         version_name: Annotated[Optional[str], typer.Option("--version-name", help="Name of the published version (default v1, v2, ...).")] = None,
@@ -48,12 +48,12 @@ def register(app: typer.Typer) -> None:
         """Index SOURCE_DIR incrementally and publish a corpus version (runs the Prefect flow)."""
         from flows.ingest import ingest_flow
 
-        if not Path(source_dir).is_dir():
-            fail(f"source folder not found: {source_dir}")
         try:
             params = ingest_params(source_dir, db=db, table=table, cleanup=cleanup)
         except ValueError as error:
             fail(str(error))
+        if not Path(params.source_dir).is_dir():
+            fail(f"source folder not found: {params.source_dir}")
         if version_name:
             params = params.model_copy(update={"version_name": version_name})
         with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():

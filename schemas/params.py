@@ -80,7 +80,7 @@ class IndexParams(StageParams):
     table: str = Field("chunks", description="Table holding the chunks.")
     manifest_dir: str | None = Field(
         None,
-        description="Folder for corpus manifests. Empty: 'corpus/' beside a local db, else data/corpus.",
+        description="Folder for corpus manifests. Empty: inside a local db folder, else data/corpus.",
     )
     cleanup: Literal["full", "incremental"] = Field(
         "full",
@@ -173,6 +173,9 @@ class RedactParams(StageParams):
     score_threshold: float = Field(0.4, ge=0, le=1, description="Findings below this score are ignored.")
     batch_size: int = Field(64, ge=1, description="Texts per spaCy nlp.pipe batch.")
     allow_list: list[str] = Field(default_factory=list, description="Exact strings never redacted.")
+    workers: int = Field(
+        0, ge=0, description="Analyzer processes; 0: every core when there are 4,000 distinct texts or more, else one."
+    )
 
 
 class DedupeParams(StageParams):

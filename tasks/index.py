@@ -40,6 +40,8 @@ def open_for_writing(db: lancedb.DBConnection, name: str, dimension: int, publis
             log.warning("dropping table %r: it holds no published version (an earlier run did not finish)", name)
             db.drop_table(name)
         return db.create_table(name, schema=chunk_table_schema(dimension))
+    if not table_exists(db, name):
+        raise LookupError(f"corpus version {published_tag} is published but table {name!r} is missing from the database")
     table = db.open_table(name)
     published = table.tags.get_version(published_tag)
     if table.version != published:

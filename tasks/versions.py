@@ -1,6 +1,6 @@
 """Corpus manifests on disk: publish atomically, read back, diff.
 
-Layout under the manifest folder: ``<table>/<version>.json`` per published version, plus two
+Layout under a table's manifest folder: ``<version>.json`` per published version, plus two
 pointer files: ``LATEST`` (the newest published version, parent of the next run) and
 ``CURRENT`` (what search serves by default; a quality gate may hold it back).
 """
@@ -25,14 +25,17 @@ class VersionNotFound(LookupError):
 
 
 def manifest_root(index: IndexParams) -> Path:
-    """Folder holding this table's manifests: explicit, else ``corpus/`` beside a local db, else data/corpus."""
+    """Folder holding this table's manifests.
+
+    Explicit ``manifest_dir`` wins; a local database keeps them inside its own folder
+    (``<db>/corpus-versions/<table>``, ignored by LanceDB) so they travel with the tables they
+    describe; a remote database uses ``data/corpus/<table>``.
+    """
     if index.manifest_dir:
-        base = Path(index.manifest_dir)
-    elif "://" not in index.db:
-        base = Path(index.db).parent / "corpus"
-    else:
-        base = Path("data/corpus")
-    return base / index.table
+        return Path(index.manifest_dir) / index.table
+    if "://" not in index.db:
+        return Path(index.db) / "corpus-versions" / index.table
+    return Path("data/corpus") / index.table
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -32,6 +32,7 @@ def test_threshold_and_shingle_size_matter() -> None:
     texts = [BASE, BASE.replace("Ledger Pro", "SyncBox").replace("tomorrow", "next week")]
     assert deduplicate(texts, threshold=0.6).kept == [0]
     assert deduplicate(texts, threshold=0.95).kept == [0, 1]
+    assert deduplicate([BASE, BASE + " ", BASE + " again"], threshold=1.0).kept == [0, 2]
     assert len(shingles(BASE, 1)) > len(shingles("a b", 3)) == 1
 
 

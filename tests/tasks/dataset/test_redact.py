@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from flows.dataset_commands import register
 from schemas.dataset import ChatExample, ChatMessage, Lineage
 from schemas.params import RedactParams
-from tasks.dataset.redact import OfflineEmailRecognizer, analyze_texts, load_analyzer, redact_examples
+from tasks.dataset.redact import OfflineEmailRecognizer, analyze_texts, build_analyzer, load_analyzer, redact_examples
 from tasks.dataset.synthetic_logs import labelled_pii_texts
 
 PARAMS = RedactParams()
@@ -69,6 +69,17 @@ def test_batched_analysis_gives_the_per_text_findings() -> None:
     key = lambda rs: sorted((r.entity_type, r.start, r.end, round(r.score, 3)) for r in rs)  # noqa: E731
     batched, single = analyze_texts(texts, PARAMS), analyze_texts(texts, PARAMS, batched=False)
     assert {t: key(r) for t, r in batched.items()} == {t: key(r) for t, r in single.items()}
+    in_workers = analyze_texts(texts, RedactParams(workers=2))
+    assert {t: key(r) for t, r in in_workers.items()} == {t: key(r) for t, r in single.items()}
+
+
+def test_skipping_the_parser_changes_no_finding() -> None:
+    texts = [t.text for t in labelled_pii_texts(40, seed=13)]
+    full = build_analyzer(skip_parser=False)
+    key = lambda rs: sorted((r.entity_type, r.start, r.end, round(r.score, 3)) for r in rs)  # noqa: E731
+    fast = analyze_texts(texts, PARAMS)
+    assert {t: key(full.analyze(text=t, language="en", entities=list(PARAMS.entities), score_threshold=PARAMS.score_threshold))
+            for t in fast} == {t: key(r) for t, r in fast.items()}
 
 
 def test_placeholders_are_consistent_within_an_example() -> None:

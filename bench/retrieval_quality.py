@@ -1,0 +1,85 @@
+"""Retrieval quality of vector, full-text and hybrid search on the labelled sample set.
+
+Ingests ``data/sample/docs`` into a temporary LanceDB (unless ``--db`` names an existing one),
+runs every query of ``data/sample/eval/retrieval.jsonl`` in each mode and prints recall@k and
+nDCG@k per mode as a markdown table (and JSON with ``--json``).
+
+    python bench/retrieval_quality.py [--k 10] [--db DIR] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import tempfile
+from pathlib import Path
+
+from schemas.params import IndexParams, IngestParams, load_params
+from tasks.search import open_corpus, search
+
+EVAL_SET = Path("data/sample/eval/retrieval.jsonl")
+MODES = ("vector", "fts", "hybrid")
+
+
+def recall_at_k(ranked_docs: list[str], relevant: set[str], k: int) -> float:
+    """Share of the relevant documents found in the first k distinct documents."""
+    return len(set(ranked_docs[:k]) & relevant) / len(relevant)
+
+
+def ndcg_at_k(ranked_docs: list[str], relevant: set[str], k: int) -> float:
+    """Binary-relevance nDCG over the first k distinct documents."""
+    dcg = sum(1 / math.log2(rank + 2) for rank, doc in enumerate(ranked_docs[:k]) if doc in relevant)
+    ideal = sum(1 / math.log2(rank + 2) for rank in range(min(len(relevant), k)))
+    return dcg / ideal
+
+
+def distinct_docs(doc_ids: list[str]) -> list[str]:
+    """Documents in rank order, each once (several chunks of one document count once)."""
+    return list(dict.fromkeys(doc_ids))
+
+
+def evaluate(index: IndexParams, k: int) -> dict[str, dict[str, float]]:
+    """recall@k and nDCG@k per mode, averaged over the eval set (documents, not chunks, are judged)."""
+    queries = [json.loads(line) for line in EVAL_SET.read_text(encoding="utf-8").splitlines() if line.strip()]
+    corpus = open_corpus(index)
+    scores = {}
+    for mode in MODES:
+        results = search(corpus, [q["text"] for q in queries], k=k * 5, mode=mode)
+        ranked = [distinct_docs([hit.doc_id for hit in hits]) for hits in results]
+        scores[mode] = {
+            f"recall@{k}": sum(recall_at_k(r, set(q["relevant"]), k) for r, q in zip(ranked, queries)) / len(queries),
+            f"ndcg@{k}": sum(ndcg_at_k(r, set(q["relevant"]), k) for r, q in zip(ranked, queries)) / len(queries),
+            "hit@1": sum(bool(r) and r[0] in q["relevant"] for r, q in zip(ranked, queries)) / len(queries),
+        }
+    return scores
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--db", help="an already ingested LanceDB folder (default: ingest the sample into a temp folder)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    params = load_params("ingest", IngestParams)
+    if args.db:
+        index = params.index.model_copy(update={"db": args.db})
+    else:
+        from flows.ingest import ingest_flow
+
+        index = params.index.model_copy(update={"db": str(Path(tempfile.mkdtemp()) / "lancedb")})
+        ingest_flow(params.model_copy(update={"index": index}))
+    scores = evaluate(index, args.k)
+    if args.json:
+        print(json.dumps(scores))
+        return
+    columns = list(next(iter(scores.values())))
+    print("| mode | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns), sep="\n")
+    for mode, values in scores.items():
+        print(f"| {mode} | " + " | ".join(f"{values[c]:.3f}" for c in columns) + " |")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,259 @@
+"""The dataset commands of the ``tributary`` CLI: validate, redact, dedupe, build-dataset, forget,
+generate-logs. ``register(app)`` adds them to the shared app; ``python -m flows.dataset_commands``
+runs them alone (the DVC stage does, so it does not import the other command groups).
+
+With ``--json`` stdout carries only the JSON; progress and logs go to stderr.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from schemas.params import DatasetParams, load_params
+
+
+def _params(path: Path | None) -> DatasetParams:
+    return load_params("dataset", DatasetParams, path)
+
+
+def _emit(record: Any) -> None:
+    sys.stdout.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+
+
+def _note(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _read_objects(path: Path) -> list[tuple[int, dict | None, str | None]]:
+    """``(line, object or None, error or None)`` for each line of a JSONL file."""
+    rows = []
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        for number, text in enumerate(handle, start=1):
+            if not text.strip():
+                rows.append((number, None, "empty_line"))
+                continue
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError:
+                rows.append((number, None, "invalid_json"))
+                continue
+            rows.append((number, value, None) if isinstance(value, dict) else (number, value, "data_type"))
+    return rows
+
+
+def validate_command(
+    in_file: Annotated[Path, typer.Option("--in", exists=True, dir_okay=False, help="Chat JSONL file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON verdict a line on stdout.")] = False,
+    params_file: Annotated[Path | None, typer.Option("--params", help="params.yaml to read.")] = None,
+) -> None:
+    """Validate a chat fine-tuning JSONL file: format checks and quality gates, one verdict a line."""
+    from tasks.dataset.tokens import count_tokens
+    from tasks.dataset.validate import validate_example
+
+    params = _params(params_file).validation
+    tally: Counter[str] = Counter()
+    for number, value, error in _read_objects(in_file):
+        if error in ("empty_line", "invalid_json"):
+            verdict = {"line": number, "valid": False, "errors": [{"code": error, "message": "not a JSON object"}], "warnings": []}
+        else:
+            result = validate_example(value, number, params, count_tokens)
+            verdict = result.model_dump(include={"line", "valid", "errors", "warnings"})
+        tally["valid" if verdict["valid"] else "invalid"] += 1
+        if as_json:
+            _emit(verdict)
+        elif not verdict["valid"]:
+            typer.echo(f"{in_file}:{number}: " + ", ".join(e["code"] for e in verdict["errors"]))
+    _note(f"validate: total={sum(tally.values())} valid={tally['valid']} invalid={tally['invalid']}")
+
+
+def _redact_value(value: Any, findings: dict, book) -> tuple[Any, bool]:
+    """Redact a string, a list of strings or a list of chat messages; False when the shape is unknown."""
+    from tasks.dataset.redact import redact_text
+
+    if isinstance(value, str):
+        return redact_text(value, findings.get(value, []), book), True
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return [redact_text(v, findings.get(v, []), book) for v in value], True
+    if isinstance(value, list) and all(isinstance(v, dict) for v in value):
+        out = []
+        for message in value:
+            content = message.get("content")
+            if isinstance(content, str):
+                message = {**message, "content": redact_text(content, findings.get(content, []), book)}
+            out.append(message)
+        return out, True
+    return value, value is None
+
+
+def _texts_of(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [v if isinstance(v, str) else v.get("content") for v in value
+                if isinstance(v, str) or (isinstance(v, dict) and isinstance(v.get("content"), str))]
+    return []
+
+
+def redact_command(
+    in_file: Annotated[Path, typer.Option("--in", exists=True, dir_okay=False, help="JSONL file.")],
+    out_file: Annotated[Path, typer.Option("--out", dir_okay=False, help="Where to write the redacted JSONL.")],
+    field: Annotated[str, typer.Option("--field", help="Field to redact: a string, strings or chat messages.")],
+    entities: Annotated[str | None, typer.Option(help="Comma-separated presidio entities (default: params).")] = None,
+    params_file: Annotated[Path | None, typer.Option("--params", help="params.yaml to read.")] = None,
+) -> None:
+    """Redact PII in one field of any JSONL file, keeping every other field and the line order.
+
+    A line that is not a JSON object is written as ``{"_redact_error": reason, "_line": n}``: its
+    text may hold personal data, so it is never copied through.
+    """
+    from tasks.dataset.redact import PlaceholderBook, analyze_texts
+
+    params = _params(params_file).redact
+    if entities:
+        params = params.model_copy(update={"entities": [e.strip() for e in entities.split(",") if e.strip()]})
+    rows = _read_objects(in_file)
+    findings = analyze_texts([t for _, obj, _ in rows if obj for t in _texts_of(obj.get(field))], params)
+    tally: Counter[str] = Counter()
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    with out_file.open("w", encoding="utf-8") as handle:
+        for number, obj, error in rows:
+            if error:
+                tally[f"dropped_{error}"] += 1
+                handle.write(json.dumps({"_redact_error": error, "_line": number}) + "\n")
+                continue
+            book = PlaceholderBook()
+            value, ok = _redact_value(obj.get(field), findings, book)
+            if not ok:
+                tally["dropped_unsupported_field_type"] += 1
+                handle.write(json.dumps({"_redact_error": "unsupported_field_type", "_line": number}) + "\n")
+                continue
+            tally.update(book.found)
+            tally["kept"] += 1
+            handle.write(json.dumps({**obj, field: value} if field in obj else obj, ensure_ascii=False) + "\n")
+    _note("redact: total=%d " % len(rows) + " ".join(f"{k}={v}" for k, v in sorted(tally.items())))
+
+
+def dedupe_command(
+    in_file: Annotated[Path, typer.Option("--in", exists=True, dir_okay=False, help="JSONL file.")],
+    field: Annotated[str, typer.Option("--field", help="Field compared: a string, strings or chat messages.")],
+    out_file: Annotated[Path, typer.Option("--out", dir_okay=False, help="Kept lines (JSONL).")],
+    clusters_file: Annotated[Path, typer.Option("--clusters", dir_okay=False, help="Cluster report (JSONL).")],
+    threshold: Annotated[float, typer.Option(min=0.01, max=1.0, help="Near-duplicate Jaccard threshold.")] = 0.8,
+    shingle_size: Annotated[int, typer.Option(min=1, help="Words per shingle.")] = 3,
+    num_perm: Annotated[int, typer.Option(min=16, help="MinHash permutations.")] = 128,
+) -> None:
+    """Remove exact then near duplicates of a JSONL file, keeping the first occurrence of each cluster."""
+    from tasks.dataset.dedupe import deduplicate
+
+    rows = [(n, obj) for n, obj, error in _read_objects(in_file) if not error]
+    bad = sum(1 for _, _, error in _read_objects(in_file) if error)
+    texts = ["\n".join(_texts_of(obj.get(field))) for _, obj in rows]
+    outcome = deduplicate(texts, threshold=threshold, num_perm=num_perm, shingle_size=shingle_size)
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    with out_file.open("w", encoding="utf-8") as handle:
+        for i in outcome.kept:
+            handle.write(json.dumps(rows[i][1], ensure_ascii=False) + "\n")
+    with clusters_file.open("w", encoding="utf-8") as handle:
+        for number, cluster in enumerate(outcome.clusters):
+            record = {"cluster": number, "kind": cluster.kind, "members": [rows[i][0] for i in cluster.members],
+                      "kept": rows[cluster.kept][0]}
+            handle.write(json.dumps(record) + "\n")
+    reasons = Counter(outcome.dropped.values())
+    _note(f"dedupe: total={len(rows) + bad} kept={len(outcome.kept)} dropped_malformed={bad} "
+          + " ".join(f"dropped_{k}={v}" for k, v in sorted(reasons.items())))
+
+
+def build_dataset_command(
+    logs: Annotated[Path | None, typer.Option("--logs", file_okay=False, help="Logs folder (default: params).")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Dataset name (default: params).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", file_okay=False, help="Output folder (default data/datasets/NAME).")] = None,
+    push: Annotated[bool | None, typer.Option("--push/--no-push", help="Push to the DVC remote (default: params).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
+    params_file: Annotated[Path | None, typer.Option("--params", help="params.yaml to read.")] = None,
+) -> None:
+    """Build a fine-tuning dataset from interaction logs (runs the Prefect flow)."""
+    from flows.build_dataset import build_dataset
+
+    data = _params(params_file).model_dump()
+    if logs is not None:
+        data["logs_dir"] = str(logs)
+    if name is not None:
+        data["name"] = name
+    if push is not None:
+        data["publish"]["push"] = push
+    params = DatasetParams.model_validate(data)
+    with contextlib.redirect_stdout(sys.stderr):
+        summary = build_dataset(params=params, out_dir=str(out) if out else None)
+    if as_json:
+        _emit(summary.model_dump(mode="json"))
+    else:
+        typer.echo(
+            f"{summary.name} {summary.version}: input_lines={summary.input_lines} written={summary.written} "
+            f"rejected={summary.rejected} filtered={summary.filtered} duplicates={summary.duplicates} "
+            f"malformed={summary.malformed} train={summary.train} val={summary.val} test={summary.test}\n"
+            f"data card: {summary.data_card}"
+        )
+
+
+def forget_command(
+    user_id: Annotated[str, typer.Option("--user-id", help="The user to forget.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as one JSON object.")] = False,
+    params_file: Annotated[Path | None, typer.Option("--params", help="params.yaml to read.")] = None,
+) -> None:
+    """Put a user on the deny-list (later builds exclude them) and list the versions that contained them."""
+    from tasks.dataset.forget import forget_user
+
+    params = _params(params_file)
+    outcome = forget_user(user_id, Path(params.forget.deny_list), Path(params.out_root), params.forget.user_hash_salt)
+    record = {"user_hash": outcome.user_hash, "added": outcome.added, "deny_list": params.forget.deny_list,
+              "versions": outcome.versions}
+    if as_json:
+        _emit(record)
+        return
+    typer.echo(f"user {outcome.user_hash} {'added to' if outcome.added else 'already on'} {params.forget.deny_list}")
+    for version in outcome.versions:
+        typer.echo(f"  contained in {version['name']} {version['version']}")
+    if outcome.versions:
+        typer.echo("Rebuild (tributary build-dataset or dvc repro) to publish versions without them.")
+
+
+def generate_logs_command(
+    out: Annotated[Path, typer.Option("--out", file_okay=False, help="Folder to write the logs to.")],
+    lines: Annotated[int, typer.Option(min=1, help="Lines to generate.")] = 300,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    files: Annotated[int, typer.Option(min=1, help="Files (the last gzipped, with a corrupted member).")] = 2,
+) -> None:
+    """Generate realistic synthetic interaction logs (PII, duplicates, refusals, bad lines)."""
+    from tasks.dataset.synthetic_logs import generate_logs, write_logs
+
+    paths = write_logs(generate_logs(lines, seed=seed), out, files=files)
+    for path in paths:
+        typer.echo(str(path))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the dataset commands to the shared ``tributary`` app."""
+    app.command("validate")(validate_command)
+    app.command("redact")(redact_command)
+    app.command("dedupe")(dedupe_command)
+    app.command("build-dataset")(build_dataset_command)
+    app.command("forget")(forget_command)
+    app.command("generate-logs")(generate_logs_command)
+
+
+def standalone_app() -> typer.Typer:
+    """An app with only the dataset commands (for ``python -m flows.dataset_commands``)."""
+    app = typer.Typer(name="tributary", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+    register(app)
+    return app
+
+
+if __name__ == "__main__":
+    standalone_app()()
