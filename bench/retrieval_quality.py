@@ -1,10 +1,11 @@
 """Retrieval quality of vector, full-text and hybrid search on the labelled sample set.
 
-Ingests ``data/sample/docs`` into a temporary LanceDB (unless ``--db`` names an existing one),
+Ingests ``data/sample/docs`` (plus ``--distractors N`` generated off-topic documents, which make
+recall@10 non-trivial) into a temporary LanceDB (unless ``--db`` names an existing one),
 runs every query of ``data/sample/eval/retrieval.jsonl`` in each mode and prints recall@k and
 nDCG@k per mode as a markdown table (and JSON with ``--json``).
 
-    python bench/retrieval_quality.py [--k 10] [--db DIR] [--json]
+    python bench/retrieval_quality.py [--k 10] [--distractors 300] [--db DIR] [--json]
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shutil
 import sys
 import tempfile
 from pathlib import Path
 
+from bench.corpus import generate_corpus
 from schemas.params import IndexParams, IngestParams, load_params
 from tasks.search import open_corpus, search
 
@@ -60,6 +63,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--db", help="an already ingested LanceDB folder (default: ingest the sample into a temp folder)")
+    parser.add_argument("--distractors", type=int, default=0, help="generated off-topic documents added to the corpus")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     params = load_params("ingest", IngestParams)
@@ -68,8 +72,12 @@ def main() -> None:
     else:
         from flows.ingest import ingest_flow
 
-        index = params.index.model_copy(update={"db": str(Path(tempfile.mkdtemp()) / "lancedb")})
-        ingest_flow(params.model_copy(update={"index": index}))
+        work = Path(tempfile.mkdtemp(prefix="tributary-eval-"))
+        shutil.copytree(params.source_dir, work / "docs")
+        if args.distractors:
+            generate_corpus(work / "docs" / "distractors", args.distractors, seed=7)
+        index = params.index.model_copy(update={"db": str(work / "lancedb")})
+        ingest_flow(params.model_copy(update={"source_dir": str(work / "docs"), "index": index}))
     scores = evaluate(index, args.k)
     if args.json:
         print(json.dumps(scores))

@@ -17,6 +17,9 @@ from schemas.params import DatasetParams
 from tasks.dataset import stages
 from tasks.dataset.version import inside_dvc_stage
 
+DEFAULT_PARAMS = DatasetParams()
+"""The model defaults, equal to params.yaml's ``dataset`` section (a test keeps them equal)."""
+
 
 def summary_markdown(summary: BuildSummary, stage_lines: list[str]) -> str:
     """The run's artifact: the accounting, the splits and a link to the data card."""
@@ -40,7 +43,7 @@ def summary_markdown(summary: BuildSummary, stage_lines: list[str]) -> str:
 
 
 @flow(name="build-dataset", log_prints=False)
-def build_dataset(params: DatasetParams = DatasetParams(), out_dir: str | None = None) -> BuildSummary:
+def build_dataset(params: DatasetParams = DEFAULT_PARAMS, out_dir: str | None = None) -> BuildSummary:
     """Build the fine-tuning dataset described by ``params``.
 
     Args:
@@ -61,16 +64,32 @@ def build_dataset(params: DatasetParams = DatasetParams(), out_dir: str | None =
     leakage = stages.check_split_leakage(unique, splits, params)
     reports = [*extracted.reports, validate_report, redact_report, dedupe_report]
     result = stages.write_dataset(
-        target, params, unique, splits, extracted.rejects + invalid + duplicates, clusters, reports,
-        split_rep, leakage, pii_counts, extracted.sources, extracted.input_lines,
+        target,
+        params,
+        unique,
+        splits,
+        extracted.rejects + invalid + duplicates,
+        clusters,
+        reports,
+        split_rep,
+        leakage,
+        pii_counts,
+        extracted.sources,
+        extracted.input_lines,
     )
     pushed = False
     if params.publish.push and not inside_dvc_stage():
         pushed = stages.push_dataset(Path.cwd(), params.publish.remote)
     m = result.manifest
     summary = BuildSummary(
-        name=m.name, version=m.version, **m.counts.model_dump(), splits=m.splits, **m.splits,
-        out_dir=str(result.out_dir), data_card=str(result.data_card), pushed=pushed,
+        name=m.name,
+        version=m.version,
+        **m.counts.model_dump(),
+        splits=m.splits,
+        **m.splits,
+        out_dir=str(result.out_dir),
+        data_card=str(result.data_card),
+        pushed=pushed,
     )
     stage_lines = [f"{r.stage} " + " ".join(f"{k}={v}" for k, v in r.as_flat().items()) for r in reports]
     for line in stage_lines:

@@ -61,7 +61,12 @@ def validate_command(
     tally: Counter[str] = Counter()
     for number, value, error in _read_objects(in_file):
         if error in ("empty_line", "invalid_json"):
-            verdict = {"line": number, "valid": False, "errors": [{"code": error, "message": "not a JSON object"}], "warnings": []}
+            verdict = {
+                "line": number,
+                "valid": False,
+                "errors": [{"code": error, "message": "not a JSON object"}],
+                "warnings": [],
+            }
         else:
             result = validate_example(value, number, params, count_tokens)
             verdict = result.model_dump(include={"line", "valid", "errors", "warnings"})
@@ -96,8 +101,11 @@ def _texts_of(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value]
     if isinstance(value, list):
-        return [v if isinstance(v, str) else v.get("content") for v in value
-                if isinstance(v, str) or (isinstance(v, dict) and isinstance(v.get("content"), str))]
+        return [
+            v if isinstance(v, str) else v.get("content")
+            for v in value
+            if isinstance(v, str) or (isinstance(v, dict) and isinstance(v.get("content"), str))
+        ]
     return []
 
 
@@ -137,7 +145,7 @@ def redact_command(
             tally.update(book.found)
             tally["kept"] += 1
             handle.write(json.dumps({**obj, field: value} if field in obj else obj, ensure_ascii=False) + "\n")
-    _note("redact: total=%d " % len(rows) + " ".join(f"{k}={v}" for k, v in sorted(tally.items())))
+    _note(f"redact: total={len(rows)} " + " ".join(f"{k}={v}" for k, v in sorted(tally.items())))
 
 
 def dedupe_command(
@@ -162,19 +170,29 @@ def dedupe_command(
             handle.write(json.dumps(rows[i][1], ensure_ascii=False) + "\n")
     with clusters_file.open("w", encoding="utf-8") as handle:
         for number, cluster in enumerate(outcome.clusters):
-            record = {"cluster": number, "kind": cluster.kind, "members": [rows[i][0] for i in cluster.members],
-                      "kept": rows[cluster.kept][0]}
+            record = {
+                "cluster": number,
+                "kind": cluster.kind,
+                "members": [rows[i][0] for i in cluster.members],
+                "kept": rows[cluster.kept][0],
+            }
             handle.write(json.dumps(record) + "\n")
     reasons = Counter(outcome.dropped.values())
-    _note(f"dedupe: total={len(rows) + bad} kept={len(outcome.kept)} dropped_malformed={bad} "
-          + " ".join(f"dropped_{k}={v}" for k, v in sorted(reasons.items())))
+    _note(
+        f"dedupe: total={len(rows) + bad} kept={len(outcome.kept)} dropped_malformed={bad} "
+        + " ".join(f"dropped_{k}={v}" for k, v in sorted(reasons.items()))
+    )
 
 
 def build_dataset_command(
     logs: Annotated[Path | None, typer.Option("--logs", file_okay=False, help="Logs folder (default: params).")] = None,
     name: Annotated[str | None, typer.Option("--name", help="Dataset name (default: params).")] = None,
-    out: Annotated[Path | None, typer.Option("--out", file_okay=False, help="Output folder (default data/datasets/NAME).")] = None,
-    push: Annotated[bool | None, typer.Option("--push/--no-push", help="Push to the DVC remote (default: params).")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", file_okay=False, help="Output folder (default data/datasets/NAME).")
+    ] = None,
+    push: Annotated[
+        bool | None, typer.Option("--push/--no-push", help="Push to the DVC remote (default: params).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
     params_file: Annotated[Path | None, typer.Option("--params", help="params.yaml to read.")] = None,
 ) -> None:
@@ -212,8 +230,12 @@ def forget_command(
 
     params = _params(params_file)
     outcome = forget_user(user_id, Path(params.forget.deny_list), Path(params.out_root), params.forget.user_hash_salt)
-    record = {"user_hash": outcome.user_hash, "added": outcome.added, "deny_list": params.forget.deny_list,
-              "versions": outcome.versions}
+    record = {
+        "user_hash": outcome.user_hash,
+        "added": outcome.added,
+        "deny_list": params.forget.deny_list,
+        "versions": outcome.versions,
+    }
     if as_json:
         _emit(record)
         return

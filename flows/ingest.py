@@ -24,11 +24,11 @@ def ingest_flow(params: IngestParams = load_params("ingest", IngestParams)) -> I
     with clock.stage("discover"):
         sources = steps.discover(params.source_dir)
     clock.items["discover"] = len(sources)
-    with clock.stage("load_model"):
-        model = steps.load_model(params.embed)
-    fingerprint = pipeline_fingerprint(params.extract, params.chunk, model.fingerprint)
     with clock.stage("plan"):
-        plan, parent = steps.plan(sources, params.index, fingerprint)
+        parent = steps.last_version(params.index)
+        model = steps.identify_model(params.embed, parent)
+        fingerprint = pipeline_fingerprint(params.extract, params.chunk, model.fingerprint)
+        plan = steps.plan(sources, parent, params.index, fingerprint)
         steps.prepare_table(params.index, model.dimension, parent)
     logger.info("%d documents: %d unchanged, %d to process, %d removed", len(sources), len(plan.unchanged), len(plan.to_process), len(plan.removed))
 

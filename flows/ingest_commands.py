@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -160,4 +159,3 @@ def read_queries(path: Path) -> list[QueryLine]:
     return lines
 
 
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")

@@ -42,6 +42,10 @@ class ModelInfo(_Record):
     fingerprint: str = Field(description="sha256 over the model's weights and max sequence length.")
     dimension: int
     max_seq_length: int
+    files_signature: str | None = Field(
+        None, description="Hash of the local model files' names, sizes and mtimes: while it matches, the "
+        "fingerprint is reused without loading the model.",
+    )
 
 
 class ManifestDocument(_Record):

@@ -22,6 +22,8 @@ SECTION_SEPARATOR = " > "
 _SPLIT_MARGIN = 4
 
 Encoder = Callable[[list[str]], np.ndarray]
+SentenceSplitter = Callable[[list[str]], list[list[str]]]
+"""Splits each of many texts into its sentences."""
 
 
 @dataclass(frozen=True)
@@ -46,13 +48,14 @@ def effective_max_tokens(params: ChunkParams, model_max_seq_length: int) -> int:
     return min(params.max_tokens, model_max_seq_length - 2)
 
 
-def split_sentences(document: ExtractedDocument, sentence_splitter: Callable[[str], list[str]]) -> list[tuple[str, tuple[str, ...], int | None, bool]]:
-    """Split each element into sentences; titles and tables stay whole. Returns raw tuples."""
+def split_sentences(document: ExtractedDocument, sentence_splitter: SentenceSplitter) -> list[tuple[str, tuple[str, ...], int | None, bool]]:
+    """Split each element into sentences (one splitter call per document); titles and tables stay whole."""
+    prose = [element.text for element in document.elements if element.element_type not in WHOLE_ELEMENT_TYPES]
+    split = iter(sentence_splitter(prose) if prose else [])
     pieces = []
     for element in document.elements:
         whole = element.element_type in WHOLE_ELEMENT_TYPES
-        texts = [element.text] if whole else sentence_splitter(element.text)
-        for text in texts:
+        for text in [element.text] if whole else next(split):
             text = " ".join(text.split())
             if text:
                 pieces.append((text, element.section_path, element.page_number, element.element_type == "Title"))
@@ -184,7 +187,7 @@ def chunk_documents(
     tokenizer,
     model_max_seq_length: int,
     model_fingerprint: str,
-    sentence_splitter: Callable[[str], list[str]],
+    sentence_splitter: SentenceSplitter,
 ) -> list[ChunkedDocument]:
     """Chunk a batch of extracted documents, embedding all their sentences in one call.
 
@@ -195,7 +198,7 @@ def chunk_documents(
         tokenizer: The embedding model's tokenizer; all token counts use it.
         model_max_seq_length: What the model reads; bounds every chunk.
         model_fingerprint: Part of every chunk id.
-        sentence_splitter: Splits an element's text into sentences.
+        sentence_splitter: Splits element texts into sentences.
 
     Returns:
         One ``ChunkedDocument`` per input, in order.

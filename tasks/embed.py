@@ -8,7 +8,7 @@ import numpy as np
 
 from schemas.corpus import ModelInfo
 from schemas.params import EmbedParams
-from tasks.models import load_embedding_model, model_fingerprint
+from tasks.models import load_embedding_model, local_files_signature, model_fingerprint
 
 
 @dataclass(frozen=True)
@@ -50,5 +50,15 @@ def load_embedder(params: EmbedParams) -> Embedder:
         fingerprint=model_fingerprint(params.model, params.device),
         dimension=model.get_embedding_dimension(),
         max_seq_length=model.max_seq_length,
+        files_signature=local_files_signature(params.model),
     )
     return Embedder(params=params, info=info)
+
+
+def describe_model(params: EmbedParams, known: ModelInfo | None) -> ModelInfo:
+    """The model's identity, reusing ``known`` (from the last manifest) while the local files are
+    untouched, so a run with nothing to embed never loads the model."""
+    if known is not None and known.name == params.model and known.files_signature is not None:
+        if local_files_signature(params.model) == known.files_signature:
+            return known
+    return load_embedder(params).info

@@ -22,9 +22,9 @@ from schemas.params import ChunkParams, EmbedParams, ExtractParams, IndexParams,
 from tasks import index, versions
 from tasks.chunk import chunk_documents
 from tasks.discover import discover_documents
-from tasks.embed import load_embedder
+from tasks.embed import describe_model, load_embedder
 from tasks.extract import extract_documents
-from tasks.models import prepare_unstructured
+from tasks.models import split_sentences
 from tasks.plan import BatchOutcome, IngestPlan, plan_ingest, settle_batch
 from tasks.retry import retry_on_transient
 
@@ -59,17 +59,22 @@ def discover(source_dir: str) -> list[SourceDocument]:
     return discover_documents(source_dir)
 
 
-@task(name="load-embedding-model", cache_policy=NO_CACHE)
-def load_model(params: EmbedParams) -> ModelInfo:
-    """Load the embedding model into this process and fingerprint it."""
-    return load_embedder(params).info
+@task(name="read-last-version", cache_policy=NO_CACHE)
+def last_version(params: IndexParams) -> CorpusManifest | None:
+    """The last published manifest, parent of this run."""
+    return versions.latest_manifest(versions.manifest_root(params))
+
+
+@task(name="identify-embedding-model", cache_policy=NO_CACHE)
+def identify_model(params: EmbedParams, parent: CorpusManifest | None) -> ModelInfo:
+    """Fingerprint the embedding model (loading it only when its files changed since the parent)."""
+    return describe_model(params, parent.model if parent else None)
 
 
 @task(name="plan-changes", cache_policy=NO_CACHE)
-def plan(sources: list[SourceDocument], params: IndexParams, fingerprint: str) -> tuple[IngestPlan, CorpusManifest | None]:
+def plan(sources: list[SourceDocument], parent: CorpusManifest | None, params: IndexParams, fingerprint: str) -> IngestPlan:
     """Compare the discovered files with the last published version."""
-    parent = versions.latest_manifest(versions.manifest_root(params))
-    return plan_ingest(sources, parent, fingerprint, params.cleanup), parent
+    return plan_ingest(sources, parent, fingerprint, params.cleanup)
 
 
 @task(name="prepare-table", cache_policy=NO_CACHE, **_IO_RETRIES)
@@ -88,16 +93,13 @@ def extract_batch(sources: list[SourceDocument], params: ExtractParams) -> list[
 @task(name="chunk", cache_policy=NO_CACHE)
 def chunk_batch(documents: list[ExtractedDocument], chunk_params: ChunkParams, embed_params: EmbedParams) -> list[ChunkedDocument]:
     """Split a batch into semantic chunks (sentences embedded once)."""
-    prepare_unstructured()
-    from unstructured.nlp.tokenize import sent_tokenize
-
     embedder = load_embedder(embed_params)
     return chunk_documents(
         documents, chunk_params,
         encode=embedder.encode, tokenizer=embedder.tokenizer,
         model_max_seq_length=embedder.info.max_seq_length,
         model_fingerprint=embedder.info.fingerprint,
-        sentence_splitter=sent_tokenize,
+        sentence_splitter=split_sentences,
     )
 
 

@@ -13,12 +13,16 @@ from collections.abc import Mapping, Sequence
 from schemas.dataset import SPLITS, DatasetManifest
 
 _COLOURS = {"train": "#4C78A8", "val": "#F58518", "test": "#54A24B"}
+_STYLE = (
+    "body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse;margin:1em 0}"
+    "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}svg{margin:8px 16px 8px 0}"
+)
 TOKEN_BINS = (0, 64, 128, 256, 512, 1024, 2048, 4096)
 
 
 def token_histogram(lengths: Sequence[int]) -> dict[str, int]:
     """Counts of token lengths per bin (``lo-hi`` labels, last bin open)."""
-    labels = [f"{lo}-{hi - 1}" for lo, hi in zip(TOKEN_BINS, TOKEN_BINS[1:])] + [f"{TOKEN_BINS[-1]}+"]
+    labels = [f"{lo}-{hi - 1}" for lo, hi in zip(TOKEN_BINS, TOKEN_BINS[1:], strict=False)] + [f"{TOKEN_BINS[-1]}+"]
     counts = dict.fromkeys(labels, 0)
     for n in lengths:
         index = sum(1 for edge in TOKEN_BINS[1:] if n >= edge)
@@ -73,35 +77,63 @@ def render_data_card(manifest: DatasetManifest, token_lengths: Mapping[str, Sequ
     )
     report = manifest.split_report
     split_rows = [
-        [cell.category, cell.total, *(f"{cell.counts[s]} ({cell.ratios[s]:.0%})" for s in SPLITS), f"{cell.max_abs_deviation:.3f}"]
+        [
+            cell.category,
+            cell.total,
+            *(f"{cell.counts[s]} ({cell.ratios[s]:.0%})" for s in SPLITS),
+            f"{cell.max_abs_deviation:.3f}",
+        ]
         for cell in report.categories
     ]
     split_table = _table(
-        ["category", "examples", *(f"{s} (target {report.targets[s]:.0%})" for s in SPLITS), "max deviation"], split_rows
+        ["category", "examples", *(f"{s} (target {report.targets[s]:.0%})" for s in SPLITS), "max deviation"],
+        split_rows,
     )
-    charts = [svg_bars(f"Token length, {s} ({len(token_lengths.get(s, []))} examples)", token_histogram(token_lengths.get(s, [])), _COLOURS[s]) for s in SPLITS]
+    charts = [
+        svg_bars(
+            f"Token length, {s} ({len(token_lengths.get(s, []))} examples)",
+            token_histogram(token_lengths.get(s, [])),
+            _COLOURS[s],
+        )
+        for s in SPLITS
+    ]
     charts += [
-        svg_bars(f"Categories, {s}", {cell.category: cell.counts[s] for cell in report.categories}, _COLOURS[s]) for s in SPLITS
+        svg_bars(f"Categories, {s}", {cell.category: cell.counts[s] for cell in report.categories}, _COLOURS[s])
+        for s in SPLITS
     ]
     charts.append(svg_bars("PII found, by type", dict(sorted(manifest.pii_counts.items())), "#B279A2"))
     charts.append(
-        svg_bars("Duplicate clusters, by size", {f"size {k}": v for k, v in sorted(manifest.duplicate_cluster_sizes.items(), key=lambda kv: int(kv[0]))}, "#9D755D")
+        svg_bars(
+            "Duplicate clusters, by size",
+            {f"size {k}": v for k, v in sorted(manifest.duplicate_cluster_sizes.items(), key=lambda kv: int(kv[0]))},
+            "#9D755D",
+        )
     )
     leak = "none" if manifest.leakage.clean else f"{len(manifest.leakage.cross_split_pairs)} pairs"
-    return "\n".join(
-        [
-            "<!doctype html>",
-            f'<html lang="en"><head><meta charset="utf-8"><title>Data card: {html.escape(manifest.name)}</title>',
-            "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse;margin:1em 0}"
-            "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}svg{margin:8px 16px 8px 0}</style></head><body>",
-            f"<h1>Data card: {html.escape(manifest.name)}</h1>",
-            f"<p>Version <code>{manifest.version}</code>. Format: OpenAI chat fine-tuning JSONL and parquet. "
-            f"Personal data redacted with presidio (placeholders such as &lt;PERSON_1&gt;). "
-            f"Near-duplicate pairs across splits: {leak}. Groups straddling splits: {report.groups_straddling}.</p>",
-            "<h2>Accounting</h2>", accounting, reasons,
-            "<h2>Split</h2>", split_table,
-            "<h2>Charts</h2>", "<div>" + "".join(charts) + "</div>",
-            "<h2>Sources</h2>", _table(["file", "lines", "sha256"], [[s.path, s.lines, s.sha256] for s in manifest.sources]),
-            "</body></html>",
-        ]
-    ) + "\n"
+    intro = (
+        f"<p>Version <code>{manifest.version}</code>. Format: OpenAI chat fine-tuning JSONL and parquet. "
+        "Personal data redacted with presidio (placeholders such as &lt;PERSON_1&gt;). "
+        f"Near-duplicate pairs across splits: {leak}. Groups straddling splits: {report.groups_straddling}.</p>"
+    )
+    return (
+        "\n".join(
+            [
+                "<!doctype html>",
+                f'<html lang="en"><head><meta charset="utf-8"><title>Data card: {html.escape(manifest.name)}</title>',
+                f"<style>{_STYLE}</style></head><body>",
+                f"<h1>Data card: {html.escape(manifest.name)}</h1>",
+                intro,
+                "<h2>Accounting</h2>",
+                accounting,
+                reasons,
+                "<h2>Split</h2>",
+                split_table,
+                "<h2>Charts</h2>",
+                "<div>" + "".join(charts) + "</div>",
+                "<h2>Sources</h2>",
+                _table(["file", "lines", "sha256"], [[s.path, s.lines, s.sha256] for s in manifest.sources]),
+                "</body></html>",
+            ]
+        )
+        + "\n"
+    )

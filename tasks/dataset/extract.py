@@ -31,8 +31,11 @@ def log_to_messages(log: LLMInteractionLog) -> list[ChatMessage]:
     for turn in log.conversation_history:
         messages.append(
             ChatMessage(
-                role=turn.role, content=turn.content, tool_calls=turn.tool_calls,
-                name=turn.name, tool_call_id=turn.tool_call_id,
+                role=turn.role,
+                content=turn.content,
+                tool_calls=turn.tool_calls,
+                name=turn.name,
+                tool_call_id=turn.tool_call_id,
             )
         )
     messages.append(ChatMessage(role="user", content=log.user_message))

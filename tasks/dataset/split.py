@@ -47,7 +47,10 @@ def split_report(examples: Sequence[ChatExample], splits: Sequence[SplitName], p
         ratios = {s: round(counts[s] / total, 4) for s in SPLITS}
         cells.append(
             SplitCell(
-                category=category, total=total, counts={s: counts[s] for s in SPLITS}, ratios=ratios,
+                category=category,
+                total=total,
+                counts={s: counts[s] for s in SPLITS},
+                ratios=ratios,
                 max_abs_deviation=round(max(abs(ratios[s] - targets[s]) for s in SPLITS), 4),
             )
         )
@@ -61,8 +64,12 @@ def split_report(examples: Sequence[ChatExample], splits: Sequence[SplitName], p
 
 
 def check_leakage(
-    texts: Sequence[str], splits: Sequence[SplitName], ids: Sequence[str],
-    threshold: float, num_perm: int, shingle_size: int,
+    texts: Sequence[str],
+    splits: Sequence[SplitName],
+    ids: Sequence[str],
+    threshold: float,
+    num_perm: int,
+    shingle_size: int,
 ) -> LeakageReport:
     """Near-duplicate pairs (MinHash LSH over the written texts) whose members sit in different splits."""
     signatures = minhash_signatures(list(texts), num_perm, shingle_size)

@@ -2,7 +2,9 @@
 
 Each task returns its records and a ``StageReport`` (``total / kept / dropped_<reason>``); every
 dropped record goes on as a ``RejectedRecord`` with its reason. The logic is testable without
-Prefect through ``task.fn(...)``. Only the push to a DVC remote retries (transient I/O).
+Prefect through ``task.fn(...)``. Only the push to a DVC remote retries (transient I/O). No task
+result is cached or persisted: the early ones carry unredacted text, which must never be written
+anywhere but memory.
 """
 
 from __future__ import annotations
@@ -44,7 +46,9 @@ from tasks.dataset.version import TransientDvcError, commit_and_push
 
 
 def _report(stage: str, total: int, dropped: list[RejectedRecord]) -> StageReport:
-    return StageReport(stage=stage, total=total, kept=total - len(dropped), dropped=dict(Counter(r.reason for r in dropped)))
+    return StageReport(
+        stage=stage, total=total, kept=total - len(dropped), dropped=dict(Counter(r.reason for r in dropped))
+    )
 
 
 @dataclass
@@ -58,7 +62,7 @@ class ExtractOutcome:
     reports: list[StageReport] = field(default_factory=list)
 
 
-@task(cache_policy=NO_CACHE)
+@task(cache_policy=NO_CACHE, persist_result=False)
 def extract_examples(logs_dir: Path, params: DatasetParams, deny_list: frozenset[str]) -> ExtractOutcome:
     """Read every log line, validate it, select it and turn it into a chat example."""
     examples: list[ChatExample] = []
@@ -77,8 +81,14 @@ def extract_examples(logs_dir: Path, params: DatasetParams, deny_list: frozenset
             keep, reason = select_log(parsed, params.select, deny_list, params.forget.user_hash_salt)
             if not keep:
                 filtered.append(
-                    RejectedRecord(stage="select", kind="filtered", reason=reason or "filtered", source=raw.source,
-                                   line=raw.line, request_id=parsed.request_id)
+                    RejectedRecord(
+                        stage="select",
+                        kind="filtered",
+                        reason=reason or "filtered",
+                        source=raw.source,
+                        line=raw.line,
+                        request_id=parsed.request_id,
+                    )
                 )
                 continue
             examples.append(log_to_example(parsed, raw.source, raw.line, params))
@@ -88,12 +98,15 @@ def extract_examples(logs_dir: Path, params: DatasetParams, deny_list: frozenset
         _report("select", lines - len(malformed) - len(invalid), filtered),
     ]
     return ExtractOutcome(
-        examples=examples, rejects=malformed + invalid + filtered,
-        sources=[describe_source(p, logs_dir) for p in files], input_lines=lines, reports=reports,
+        examples=examples,
+        rejects=malformed + invalid + filtered,
+        sources=[describe_source(p, logs_dir) for p in files],
+        input_lines=lines,
+        reports=reports,
     )
 
 
-@task(cache_policy=NO_CACHE)
+@task(cache_policy=NO_CACHE, persist_result=False)
 def validate_examples(
     examples: list[ChatExample], params: DatasetParams
 ) -> tuple[list[ChatExample], list[RejectedRecord], StageReport]:
@@ -105,8 +118,12 @@ def validate_examples(
         if not result.valid:
             rejects.append(
                 RejectedRecord(
-                    stage="validate", kind="rejected", reason=result.errors[0].code, source=example.lineage.source,
-                    line=example.lineage.line, request_id=example.lineage.request_id,
+                    stage="validate",
+                    kind="rejected",
+                    reason=result.errors[0].code,
+                    source=example.lineage.source,
+                    line=example.lineage.line,
+                    request_id=example.lineage.request_id,
                     errors=[e.model_dump() for e in result.errors],
                 )
             )
@@ -119,8 +136,10 @@ def validate_examples(
     return kept, rejects, _report("validate", len(examples), rejects)
 
 
-@task(cache_policy=NO_CACHE)
-def redact_examples(examples: list[ChatExample], params: DatasetParams) -> tuple[list[ChatExample], dict[str, int], StageReport]:
+@task(cache_policy=NO_CACHE, persist_result=False)
+def redact_examples(
+    examples: list[ChatExample], params: DatasetParams
+) -> tuple[list[ChatExample], dict[str, int], StageReport]:
     """Replace personal data in every message with consistent placeholders."""
     outcome = redact_lib.redact_examples(examples, params.redact)
     counts = dict(sorted(outcome.pii_counts.items()))
@@ -146,20 +165,28 @@ def keep_rank(example: ChatExample) -> tuple:
     return (-score, -example.timestamp.timestamp(), example.example_id)
 
 
-@task(cache_policy=NO_CACHE)
+@task(cache_policy=NO_CACHE, persist_result=False)
 def dedupe_examples(
     examples: list[ChatExample], params: DatasetParams
 ) -> tuple[list[ChatExample], list[RejectedRecord], list[DedupeCluster], StageReport]:
     """Exact then near-duplicate removal, keeping the best-ranked member of each cluster."""
     p = params.dedupe
     outcome = dedupe_lib.deduplicate(
-        [dedupe_text(e, p.include_system) for e in examples], rank=lambda i: keep_rank(examples[i]),
-        threshold=p.threshold, num_perm=p.num_perm, shingle_size=p.shingle_size,
+        [dedupe_text(e, p.include_system) for e in examples],
+        rank=lambda i: keep_rank(examples[i]),
+        threshold=p.threshold,
+        num_perm=p.num_perm,
+        shingle_size=p.shingle_size,
     )
     rejects = [
         RejectedRecord(
-            stage="dedupe", kind="duplicate", reason=reason, source=examples[i].lineage.source,
-            line=examples[i].lineage.line, request_id=examples[i].lineage.request_id, example_id=examples[i].example_id,
+            stage="dedupe",
+            kind="duplicate",
+            reason=reason,
+            source=examples[i].lineage.source,
+            line=examples[i].lineage.line,
+            request_id=examples[i].lineage.request_id,
+            example_id=examples[i].example_id,
         )
         for i, reason in sorted(outcome.dropped.items())
     ]
@@ -174,20 +201,24 @@ def dedupe_examples(
     return [examples[i] for i in outcome.kept], rejects, clusters, _report("dedupe", len(examples), rejects)
 
 
-@task(cache_policy=NO_CACHE)
+@task(cache_policy=NO_CACHE, persist_result=False)
 def split_examples(examples: list[ChatExample], params: DatasetParams) -> tuple[list[SplitName], SplitReport]:
     """Assign each example to a split by its group hash, and report against the targets."""
     splits = [assign_split(e.group_hash, params.split) for e in examples]
     return splits, split_report(examples, splits, params.split)
 
 
-@task(cache_policy=NO_CACHE)
+@task(cache_policy=NO_CACHE, persist_result=False)
 def check_split_leakage(examples: list[ChatExample], splits: list[SplitName], params: DatasetParams) -> LeakageReport:
     """Prove no near-duplicate pair straddles two splits (fails the build if one does)."""
     p = params.dedupe
     report = check_leakage(
-        [dedupe_text(e, p.include_system) for e in examples], splits, [e.example_id for e in examples],
-        p.threshold, p.num_perm, p.shingle_size,
+        [dedupe_text(e, p.include_system) for e in examples],
+        splits,
+        [e.example_id for e in examples],
+        p.threshold,
+        p.num_perm,
+        p.shingle_size,
     )
     if not report.clean:
         raise ValueError(f"{len(report.cross_split_pairs)} near-duplicate pairs straddle splits")
@@ -203,7 +234,7 @@ class BuildResult:
     data_card: Path
 
 
-@task(cache_policy=NO_CACHE)
+@task(cache_policy=NO_CACHE, persist_result=False)
 def write_dataset(
     out_dir: Path,
     params: DatasetParams,
@@ -239,8 +270,12 @@ def write_dataset(
         name=params.name,
         version=write_lib.content_version(files),
         counts=BuildCounts(
-            input_lines=input_lines, written=len(examples), rejected=kinds["rejected"], filtered=kinds["filtered"],
-            duplicates=kinds["duplicate"], malformed=kinds["malformed"],
+            input_lines=input_lines,
+            written=len(examples),
+            rejected=kinds["rejected"],
+            filtered=kinds["filtered"],
+            duplicates=kinds["duplicate"],
+            malformed=kinds["malformed"],
         ),
         reasons={k: dict(sorted(v.items())) for k, v in sorted(reasons.items())},
         splits={s: len(by_split[s]) for s in SPLITS},
@@ -269,7 +304,10 @@ def _stats(lengths: list[int]) -> dict[str, float]:
     if not lengths:
         return {"count": 0, "min": 0, "median": 0, "max": 0, "mean": 0.0}
     return {
-        "count": len(lengths), "min": lengths[0], "median": lengths[len(lengths) // 2], "max": lengths[-1],
+        "count": len(lengths),
+        "min": lengths[0],
+        "median": lengths[len(lengths) // 2],
+        "max": lengths[-1],
         "mean": round(sum(lengths) / len(lengths), 2),
     }
 
@@ -285,7 +323,13 @@ def _is_transient(task, task_run, state) -> bool:
     return False
 
 
-@task(retries=3, retry_delay_seconds=[2, 10, 30], retry_condition_fn=_is_transient, cache_policy=NO_CACHE)
+@task(
+    retries=3,
+    retry_delay_seconds=[2, 10, 30],
+    retry_condition_fn=_is_transient,
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
 def push_dataset(repo_root: Path, remote: str | None) -> bool:
     """Commit the stage's outputs to ``dvc.lock`` and push them to the DVC remote."""
     commit_and_push(repo_root, remote)

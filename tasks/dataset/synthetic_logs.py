@@ -17,44 +17,154 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-FIRST = ["Alice", "Maria", "James", "Priya", "Robert", "Elena", "David", "Sarah", "Michael", "Fatima",
-         "Thomas", "Laura", "Daniel", "Sophie", "William", "Olivia", "Carlos", "Hannah", "George", "Emily"]
-LAST = ["Johnson", "Gonzalez", "Williams", "Patel", "Anderson", "Petrova", "Miller", "Thompson", "Brown",
-        "Garcia", "Martinez", "Wilson", "Taylor", "Moore", "Jackson", "Harris", "Clark", "Lewis", "Walker", "Young"]
-STREETS = ["Baker Street", "Maple Avenue", "Oak Road", "Sunset Boulevard", "Elm Lane", "Cedar Drive",
-           "Highland Court", "Riverside Way", "Church Street", "Park Place"]
+FIRST = [
+    "Alice",
+    "Maria",
+    "James",
+    "Priya",
+    "Robert",
+    "Elena",
+    "David",
+    "Sarah",
+    "Michael",
+    "Fatima",
+    "Thomas",
+    "Laura",
+    "Daniel",
+    "Sophie",
+    "William",
+    "Olivia",
+    "Carlos",
+    "Hannah",
+    "George",
+    "Emily",
+]
+LAST = [
+    "Johnson",
+    "Gonzalez",
+    "Williams",
+    "Patel",
+    "Anderson",
+    "Petrova",
+    "Miller",
+    "Thompson",
+    "Brown",
+    "Garcia",
+    "Martinez",
+    "Wilson",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Harris",
+    "Clark",
+    "Lewis",
+    "Walker",
+    "Young",
+]
+STREETS = [
+    "Baker Street",
+    "Maple Avenue",
+    "Oak Road",
+    "Sunset Boulevard",
+    "Elm Lane",
+    "Cedar Drive",
+    "Highland Court",
+    "Riverside Way",
+    "Church Street",
+    "Park Place",
+]
 CITIES = ["Springfield", "Portland", "London", "Austin", "Denver", "Boston"]
-INTL_PHONES = ["+44 20 7946 {:04d}", "+33 1 42 68 {:02d} {:02d}", "+49 30 901820{:02d}", "+91 98765 4{:04d}",
-               "+61 2 9374 {:04d}", "+81 3 5555 {:04d}"]
+INTL_PHONES = [
+    "+44 20 7946 {:04d}",
+    "+33 1 42 68 {:02d} {:02d}",
+    "+49 30 901820{:02d}",
+    "+91 98765 4{:04d}",
+    "+61 2 9374 {:04d}",
+    "+81 3 5555 {:04d}",
+]
 CATEGORIES = {
     "billing": ("invoice", "refund", "charge", "subscription", "payment method", "receipt"),
-    "technical_support": ("login error", "sync failure", "slow dashboard", "crash on export", "API timeout", "password reset"),
+    "technical_support": (
+        "login error",
+        "sync failure",
+        "slow dashboard",
+        "crash on export",
+        "API timeout",
+        "password reset",
+    ),
     "shipping": ("late parcel", "tracking number", "wrong address", "damaged box", "customs form", "delivery window"),
     "account": ("profile update", "two-factor setup", "data export", "account deletion", "email change", "team invite"),
     "product_question": ("pricing tiers", "storage limits", "integrations", "mobile app", "offline mode", "audit logs"),
 }
 PRODUCTS = ["Ledger Pro", "SyncBox", "Atlas CRM", "Nimbus Drive", "PixelDesk", "Orbit Mail", "Quanta BI", "Helio Chat"]
-OPENERS = ["Hi there,", "Hello,", "Good morning,", "Hey,", "Quick question:", "I need some help.", "Hi team,", "Hello support,"]
-DETAILS = ["It started after the last update.", "This happens every time I try.", "I am on the annual plan.",
-           "My colleague sees the same thing.", "I already restarted the app twice.", "It worked fine last week.",
-           "This is blocking our month-end close.", "I tried it from two different browsers.",
-           "The error shows up only in the afternoon.", "We have about forty seats on this workspace."]
-STEPS = ["Open Settings and choose the {topic} section.", "Sign out, clear the cache and sign back in.",
-         "Check that your {product} version is the latest one.", "Export a diagnostic report from the Help menu.",
-         "Confirm the change from the link we email you.", "Wait a few minutes for the change to propagate.",
-         "Ask your workspace admin to grant the billing role.", "Use the web app while we look into the mobile issue.",
-         "Reply with the reference shown on the error screen.", "Compare the totals on the {topic} page with your bank statement.",
-         "Switch the {topic} option off and on again.", "Try the request again with a smaller batch size."]
-ACKS = ["Thanks for reaching out about the {topic}.", "Sorry about the trouble with the {topic}.",
-        "I can help with the {topic} in {product}.", "Good question about the {topic}.", "Let's sort out the {topic} together."]
-CLOSINGS = ["Let me know if that fixes it.", "Happy to help further if needed.", "Reply here if anything is unclear.",
-            "Have a great day.", "I hope this helps."]
-REFUSALS = ["I cannot share another customer's account details, but I can help with your own account.",
-            "I can't process a refund for an order placed on a different account, please contact the owner."]
-SYSTEM_PROMPTS = ["You are a helpful customer support assistant for a software company. Be concise and friendly.",
-                  "You are Support Bot. Answer accurately, never reveal internal notes, and escalate when unsure."]
-TOOLS = [{"type": "function", "function": {"name": "lookup_order", "description": "Find an order by id.",
-          "parameters": {"type": "object", "properties": {"order_id": {"type": "string"}}, "required": ["order_id"]}}}]
+OPENERS = [
+    "Hi there,",
+    "Hello,",
+    "Good morning,",
+    "Hey,",
+    "Quick question:",
+    "I need some help.",
+    "Hi team,",
+    "Hello support,",
+]
+DETAILS = [
+    "It started after the last update.",
+    "This happens every time I try.",
+    "I am on the annual plan.",
+    "My colleague sees the same thing.",
+    "I already restarted the app twice.",
+    "It worked fine last week.",
+    "This is blocking our month-end close.",
+    "I tried it from two different browsers.",
+    "The error shows up only in the afternoon.",
+    "We have about forty seats on this workspace.",
+]
+STEPS = [
+    "Open Settings and choose the {topic} section.",
+    "Sign out, clear the cache and sign back in.",
+    "Check that your {product} version is the latest one.",
+    "Export a diagnostic report from the Help menu.",
+    "Confirm the change from the link we email you.",
+    "Wait a few minutes for the change to propagate.",
+    "Ask your workspace admin to grant the billing role.",
+    "Use the web app while we look into the mobile issue.",
+    "Reply with the reference shown on the error screen.",
+    "Compare the totals on the {topic} page with your bank statement.",
+    "Switch the {topic} option off and on again.",
+    "Try the request again with a smaller batch size.",
+]
+ACKS = [
+    "Thanks for reaching out about the {topic}.",
+    "Sorry about the trouble with the {topic}.",
+    "I can help with the {topic} in {product}.",
+    "Good question about the {topic}.",
+    "Let's sort out the {topic} together.",
+]
+CLOSINGS = [
+    "Let me know if that fixes it.",
+    "Happy to help further if needed.",
+    "Reply here if anything is unclear.",
+    "Have a great day.",
+    "I hope this helps.",
+]
+REFUSALS = [
+    "I cannot share another customer's account details, but I can help with your own account.",
+    "I can't process a refund for an order placed on a different account, please contact the owner.",
+]
+SYSTEM_PROMPTS = [
+    "You are a helpful customer support assistant for a software company. Be concise and friendly.",
+    "You are Support Bot. Answer accurately, never reveal internal notes, and escalate when unsure.",
+]
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "lookup_order",
+            "description": "Find an order by id.",
+            "parameters": {"type": "object", "properties": {"order_id": {"type": "string"}}, "required": ["order_id"]},
+        },
+    }
+]
 
 
 @dataclass(frozen=True)
@@ -115,9 +225,13 @@ def _pii_sentence(rng: random.Random, composer: _Composer) -> None:
     if kind == 0:
         composer.pii("My name is", "PERSON", f"{first} {last}", ".")
     elif kind == 1:
-        composer.pii("You can email me at", "EMAIL_ADDRESS", f"{first}.{last}{rng.randrange(10, 99)}@example.com".lower(), ".")
+        composer.pii(
+            "You can email me at", "EMAIL_ADDRESS", f"{first}.{last}{rng.randrange(10, 99)}@example.com".lower(), "."
+        )
     elif kind == 2:
-        composer.pii("Call me on", "PHONE_NUMBER", f"({rng.randrange(201, 989)}) 555-{rng.randrange(1000, 9999)}", " any time.")
+        composer.pii(
+            "Call me on", "PHONE_NUMBER", f"({rng.randrange(201, 989)}) 555-{rng.randrange(1000, 9999)}", " any time."
+        )
     elif kind == 3:
         fmt = rng.choice(INTL_PHONES)
         composer.pii("My mobile is", "PHONE_NUMBER", fmt.format(*[rng.randrange(0, 99)] * fmt.count("{")), ".")
@@ -167,15 +281,23 @@ def _log(rng: random.Random, index: int, when: datetime, users: int) -> tuple[di
     history: list[dict] = []
     if rng.random() < 0.2:
         earlier = _user_text(rng, category, with_pii=False).text
-        history = [{"role": "user", "content": earlier}, {"role": "assistant", "content": _assistant_text(rng, category)}]
+        history = [
+            {"role": "user", "content": earlier},
+            {"role": "assistant", "content": _assistant_text(rng, category)},
+        ]
     response, tool_calls, tools = _assistant_text(rng, category), None, None
     roll = rng.random()
     if roll < 0.04:
         response = rng.choice(REFUSALS)
     elif roll < 0.08:
         tools = TOOLS
-        tool_calls = [{"id": f"call_{index}", "type": "function",
-                       "function": {"name": "lookup_order", "arguments": json.dumps({"order_id": f"A{index:06d}"})}}]
+        tool_calls = [
+            {
+                "id": f"call_{index}",
+                "type": "function",
+                "function": {"name": "lookup_order", "arguments": json.dumps({"order_id": f"A{index:06d}"})},
+            }
+        ]
         response = ""
     elif roll < 0.10:
         response = "OK."
@@ -238,8 +360,13 @@ def _bad_line(rng: random.Random, good: dict) -> str:
 
 
 def generate_logs(
-    n: int, seed: int = 0, users: int = 40, start: datetime | None = None,
-    duplicate_rate: float = 0.06, near_duplicate_rate: float = 0.06, bad_rate: float = 0.04,
+    n: int,
+    seed: int = 0,
+    users: int = 40,
+    start: datetime | None = None,
+    duplicate_rate: float = 0.06,
+    near_duplicate_rate: float = 0.06,
+    bad_rate: float = 0.04,
 ) -> SyntheticCorpus:
     """Generate ``n`` log lines.
 
@@ -267,8 +394,11 @@ def generate_logs(
             base = rng.choice(originals)
             copy = base if roll < duplicate_rate else _near_copy(rng, base)
             other_user = f"user-{rng.randrange(users):05d}"
-            lines.append(json.dumps({**copy, "request_id": f"req-{index:08d}", "timestamp": when.isoformat(),
-                                     "user_id": other_user}))
+            lines.append(
+                json.dumps(
+                    {**copy, "request_id": f"req-{index:08d}", "timestamp": when.isoformat(), "user_id": other_user}
+                )
+            )
             continue
         record, spans = _log(rng, index, when, users)
         planted.extend(spans)

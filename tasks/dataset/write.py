@@ -20,13 +20,27 @@ import pyarrow.parquet as pq
 from schemas.dataset import SPLITS, ChatExample, RejectedRecord
 
 MESSAGE_TYPE = pa.struct(
-    [("role", pa.string()), ("content", pa.string()), ("tool_calls", pa.string()),
-     ("name", pa.string()), ("tool_call_id", pa.string())]
+    [
+        ("role", pa.string()),
+        ("content", pa.string()),
+        ("tool_calls", pa.string()),
+        ("name", pa.string()),
+        ("tool_call_id", pa.string()),
+    ]
 )
 PARQUET_SCHEMA = pa.schema(
-    [("example_id", pa.string()), ("split", pa.string()), ("category", pa.string()),
-     ("messages", pa.list_(MESSAGE_TYPE)), ("tools", pa.string()), ("token_count", pa.int64()),
-     ("quality_score", pa.float64()), ("request_id", pa.string()), ("source", pa.string()), ("line", pa.int64())]
+    [
+        ("example_id", pa.string()),
+        ("split", pa.string()),
+        ("category", pa.string()),
+        ("messages", pa.list_(MESSAGE_TYPE)),
+        ("tools", pa.string()),
+        ("token_count", pa.int64()),
+        ("quality_score", pa.float64()),
+        ("request_id", pa.string()),
+        ("source", pa.string()),
+        ("line", pa.int64()),
+    ]
 )
 
 
@@ -52,15 +66,26 @@ def write_jsonl(path: Path, records: Iterable[Mapping[str, Any]]) -> None:
 
 def _parquet_row(example: ChatExample, split: str) -> dict[str, Any]:
     messages = [
-        {"role": m.role, "content": m.content, "tool_calls": _dumps(m.tool_calls) if m.tool_calls else None,
-         "name": m.name, "tool_call_id": m.tool_call_id}
+        {
+            "role": m.role,
+            "content": m.content,
+            "tool_calls": _dumps(m.tool_calls) if m.tool_calls else None,
+            "name": m.name,
+            "tool_call_id": m.tool_call_id,
+        }
         for m in example.messages
     ]
     return {
-        "example_id": example.example_id, "split": split, "category": example.category, "messages": messages,
-        "tools": _dumps(example.tools) if example.tools else None, "token_count": example.token_count,
-        "quality_score": example.quality_score, "request_id": example.lineage.request_id,
-        "source": example.lineage.source, "line": example.lineage.line,
+        "example_id": example.example_id,
+        "split": split,
+        "category": example.category,
+        "messages": messages,
+        "tools": _dumps(example.tools) if example.tools else None,
+        "token_count": example.token_count,
+        "quality_score": example.quality_score,
+        "request_id": example.lineage.request_id,
+        "source": example.lineage.source,
+        "line": example.lineage.line,
     }
 
 
@@ -89,9 +114,7 @@ def write_lineage(folder: Path, rows: Iterable[tuple[ChatExample, str]]) -> None
 
 def split_files(folder: Path) -> dict[str, str]:
     """sha256 of every split file, keyed by name."""
-    return {
-        f"{s}.{ext}": file_sha256(folder / f"{s}.{ext}") for s in SPLITS for ext in ("jsonl", "parquet")
-    }
+    return {f"{s}.{ext}": file_sha256(folder / f"{s}.{ext}") for s in SPLITS for ext in ("jsonl", "parquet")}
 
 
 def content_version(file_hashes: Mapping[str, str]) -> str:

@@ -110,28 +110,39 @@ def test_no_planted_pii_in_any_output(built, corpus: SyntheticCorpus) -> None:
 def test_no_near_duplicate_pair_across_splits(built) -> None:
     params, summary, out = built
     assert summary.duplicates > 0
-    examples = [(s, "\n".join(f"{m['role']}: {m.get('content') or ''}" for m in r["messages"] if m["role"] != "system"))
-                for s, rows in _split_rows(out).items() for r in rows]
+    examples = [
+        (s, "\n".join(f"{m['role']}: {m.get('content') or ''}" for m in r["messages"] if m["role"] != "system"))
+        for s, rows in _split_rows(out).items()
+        for r in rows
+    ]
     signatures = []
     for _, text in examples:  # an independent path: datasketch's default SHA-1 hashing, all pairs compared
         m = MinHash(num_perm=128)
         m.update_batch(shingles(text, params.dedupe.shingle_size))
         signatures.append(m)
-    crossing = [(i, j) for i, j in itertools.combinations(range(len(examples)), 2)
-                if examples[i][0] != examples[j][0] and signatures[i].jaccard(signatures[j]) >= params.dedupe.threshold]
+    crossing = [
+        (i, j)
+        for i, j in itertools.combinations(range(len(examples)), 2)
+        if examples[i][0] != examples[j][0] and signatures[i].jaccard(signatures[j]) >= params.dedupe.threshold
+    ]
     assert crossing == []
     assert _manifest(out).leakage.clean and _manifest(out).split_report.groups_straddling == 0
 
 
 def test_split_is_stable_when_logs_are_appended(built, workspace: Path) -> None:
     params, _, out = built
-    before = {json.loads(x)["example_id"]: json.loads(x)["split"] for x in (out / "lineage.jsonl").read_text().splitlines()}
+    before = {
+        json.loads(x)["example_id"]: json.loads(x)["split"] for x in (out / "lineage.jsonl").read_text().splitlines()
+    }
     more = workspace / "logs_more"
     shutil.copytree(workspace / "logs", more)
     extra = generate_logs(120, seed=99, users=60)
     (more / "later.jsonl").write_text("\n".join(line.replace('"req-', '"late-') for line in extra.lines) + "\n")
     summary = build_dataset(params=_params(workspace, logs_dir=str(more), name="t2"))
-    after = {json.loads(x)["example_id"]: json.loads(x)["split"] for x in (Path(summary.out_dir) / "lineage.jsonl").read_text().splitlines()}
+    after = {
+        json.loads(x)["example_id"]: json.loads(x)["split"]
+        for x in (Path(summary.out_dir) / "lineage.jsonl").read_text().splitlines()
+    }
     common = before.keys() & after.keys()
     assert summary.written > len(before) and len(common) >= 0.95 * len(before)
     assert {k: before[k] for k in common} == {k: after[k] for k in common}
@@ -140,8 +151,12 @@ def test_split_is_stable_when_logs_are_appended(built, workspace: Path) -> None:
 def test_forget_a_user(built, workspace: Path, tmp_path: Path) -> None:
     params, summary, out = built
     lineage = [json.loads(x) for x in (out / "lineage.jsonl").read_text().splitlines()]
-    logs = {json.loads(x)["request_id"]: json.loads(x) for f in sorted((workspace / "logs").glob("*.jsonl")) for x in f.read_text().splitlines()
-            if x.strip().startswith("{") and '"request_id"' in x and x.strip().endswith("}")}
+    logs = {
+        json.loads(x)["request_id"]: json.loads(x)
+        for f in sorted((workspace / "logs").glob("*.jsonl"))
+        for x in f.read_text().splitlines()
+        if x.strip().startswith("{") and '"request_id"' in x and x.strip().endswith("}")
+    }
     user = next(logs[r["request_id"]]["user_id"] for r in lineage if logs.get(r["request_id"], {}).get("user_id"))
     params_file = tmp_path / "params.yaml"
     params_file.write_text(yaml.safe_dump({"dataset": params.model_dump(mode="json")}))
@@ -166,13 +181,39 @@ def test_build_dataset_command_prints_only_json(workspace: Path, tmp_path: Path)
     app = typer.Typer()
     register(app)
     out = tmp_path / "custom-out"
-    result = CliRunner().invoke(app, ["build-dataset", "--logs", str(workspace / "logs"), "--name", "cli", "--out", str(out),
-                                      "--json", "--params", str(params_file)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "build-dataset",
+            "--logs",
+            str(workspace / "logs"),
+            "--name",
+            "cli",
+            "--out",
+            str(out),
+            "--json",
+            "--params",
+            str(params_file),
+        ],
+    )
     assert result.exit_code == 0, result.output
     [line] = result.stdout.strip().splitlines()
     summary = json.loads(line)
-    assert {"version", "input_lines", "written", "rejected", "filtered", "duplicates", "malformed", "train", "val", "test"} <= set(summary)
-    assert summary["input_lines"] == sum(summary[k] for k in ("written", "rejected", "filtered", "duplicates", "malformed"))
+    assert {
+        "version",
+        "input_lines",
+        "written",
+        "rejected",
+        "filtered",
+        "duplicates",
+        "malformed",
+        "train",
+        "val",
+        "test",
+    } <= set(summary)
+    assert summary["input_lines"] == sum(
+        summary[k] for k in ("written", "rejected", "filtered", "duplicates", "malformed")
+    )
     assert (out / "manifest.json").exists() and summary["out_dir"] == str(out)
 
 
@@ -194,9 +235,15 @@ def test_dvc_repro_twice_is_a_no_op_and_rebuilds_byte_identical(tmp_path: Path, 
     write_logs(generate_logs(120, seed=3), repo / params.logs_dir, files=2)
     (repo / params.forget.deny_list).parent.mkdir(parents=True, exist_ok=True)
     (repo / params.forget.deny_list).write_text("")
-    (repo / "dvc.yaml").write_text(yaml.safe_dump({"stages": {STAGE: dvc_stage(params, code_deps(repo))}}, sort_keys=False))
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           "PREFECT_API_URL": str(PREFECT_API_URL.value()), "PYTHONDONTWRITEBYTECODE": "1"}
+    (repo / "dvc.yaml").write_text(
+        yaml.safe_dump({"stages": {STAGE: dvc_stage(params, code_deps(repo))}}, sort_keys=False)
+    )
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "PREFECT_API_URL": str(PREFECT_API_URL.value()),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
     env.pop("PYTHONPATH", None)
     dvc = [sys.executable, "-m", "dvc"]
     _run(["git", "init", "-q"], repo, env)

@@ -9,7 +9,7 @@ from schemas.documents import DocumentStatus, Element, ExtractedDocument, Source
 from schemas.params import ChunkParams, EmbedParams
 from tasks.chunk import Sentence, chunk_documents, neighbour_breaks, plan_chunks
 from tasks.embed import load_embedder
-from tasks.models import prepare_unstructured
+from tasks.models import split_sentences
 
 
 def sentence(text: str, tokens: int, section=("S",), title=False) -> Sentence:
@@ -66,13 +66,10 @@ def embedder():
 
 
 def chunk(document: ExtractedDocument, embedder, params: ChunkParams = ChunkParams()):
-    prepare_unstructured()
-    from unstructured.nlp.tokenize import sent_tokenize
-
     return chunk_documents(
         [document], params, encode=embedder.encode, tokenizer=embedder.tokenizer,
         model_max_seq_length=embedder.info.max_seq_length, model_fingerprint=embedder.info.fingerprint,
-        sentence_splitter=sent_tokenize,
+        sentence_splitter=split_sentences,
     )[0]
 
 

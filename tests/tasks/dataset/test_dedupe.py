@@ -15,8 +15,10 @@ from schemas.params import DatasetParams
 from tasks.dataset.dedupe import deduplicate, minhash_signatures, shingles
 from tasks.dataset.stages import dedupe_examples
 
-BASE = ("Sign out, clear the cache and sign back in, then check that your Ledger Pro version is the latest "
-        "one and export a diagnostic report from the Help menu if the sync failure comes back tomorrow.")
+BASE = (
+    "Sign out, clear the cache and sign back in, then check that your Ledger Pro version is the latest "
+    "one and export a diagnostic report from the Help menu if the sync failure comes back tomorrow."
+)
 OTHER = "Compare the totals on the invoice page with your bank statement and reply with the reference number."
 
 
@@ -43,15 +45,26 @@ def test_signatures_are_the_same_in_worker_processes() -> None:
 
 def _example(reply: str, line: int, score: float | None, minutes: int) -> ChatExample:
     return ChatExample(
-        example_id=f"id{line}", messages=(ChatMessage(role="system", content="Shared system prompt " * 30),
-                                          ChatMessage(role="user", content="Help?"), ChatMessage(role="assistant", content=reply)),
-        group_hash=f"g{line}", timestamp=datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=minutes),
-        quality_score=score, lineage=Lineage(request_id=f"r{line}", source="a.jsonl", line=line),
+        example_id=f"id{line}",
+        messages=(
+            ChatMessage(role="system", content="Shared system prompt " * 30),
+            ChatMessage(role="user", content="Help?"),
+            ChatMessage(role="assistant", content=reply),
+        ),
+        group_hash=f"g{line}",
+        timestamp=datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=minutes),
+        quality_score=score,
+        lineage=Lineage(request_id=f"r{line}", source="a.jsonl", line=line),
     )
 
 
 def test_keep_policy_highest_quality_then_newest() -> None:
-    examples = [_example(BASE, 1, 0.5, 0), _example(BASE, 2, 0.9, 0), _example(BASE, 3, 0.9, 5), _example(OTHER, 4, None, 0)]
+    examples = [
+        _example(BASE, 1, 0.5, 0),
+        _example(BASE, 2, 0.9, 0),
+        _example(BASE, 3, 0.9, 5),
+        _example(OTHER, 4, None, 0),
+    ]
     kept, rejects, clusters, report = dedupe_examples.fn(examples, DatasetParams())
     assert [e.lineage.line for e in kept] == [3, 4]
     assert {r.line: r.reason for r in rejects} == {1: "exact_duplicate", 2: "exact_duplicate"}
@@ -71,8 +84,19 @@ def test_dedupe_command_writes_kept_lines_and_clusters(tmp_path: Path) -> None:
     src.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     app = typer.Typer()
     register(app)
-    args = ["dedupe", "--in", str(src), "--field", "t", "--threshold", "0.8",
-            "--out", str(tmp_path / "kept.jsonl"), "--clusters", str(tmp_path / "clusters.jsonl")]
+    args = [
+        "dedupe",
+        "--in",
+        str(src),
+        "--field",
+        "t",
+        "--threshold",
+        "0.8",
+        "--out",
+        str(tmp_path / "kept.jsonl"),
+        "--clusters",
+        str(tmp_path / "clusters.jsonl"),
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert [json.loads(x) for x in (tmp_path / "kept.jsonl").read_text().splitlines()] == rows[:2]

@@ -11,7 +11,9 @@ from schemas.logs import LLMInteractionLog
 from tasks.dataset.read import RawLine, find_log_files, iter_raw_lines, parse_log_line
 from tasks.dataset.synthetic_logs import generate_logs
 
-GOOD = json.loads(next(line for line in generate_logs(5, seed=1, bad_rate=0, duplicate_rate=0, near_duplicate_rate=0).lines))
+GOOD = json.loads(
+    next(line for line in generate_logs(5, seed=1, bad_rate=0, duplicate_rate=0, near_duplicate_rate=0).lines)
+)
 
 
 def _parse(text: str) -> LLMInteractionLog | RejectedRecord:
@@ -25,7 +27,13 @@ def test_good_line_keeps_unknown_fields() -> None:
 
 
 def test_bad_lines_are_malformed_with_reason_and_place() -> None:
-    cases = {"": "empty_line", "   ": "empty_line", '{"request_id": "x"': "invalid_json", "[1, 2]": "not_an_object", '"s"': "not_an_object"}
+    cases = {
+        "": "empty_line",
+        "   ": "empty_line",
+        '{"request_id": "x"': "invalid_json",
+        "[1, 2]": "not_an_object",
+        '"s"': "not_an_object",
+    }
     for text, reason in cases.items():
         record = _parse(text)
         assert isinstance(record, RejectedRecord)
@@ -34,7 +42,9 @@ def test_bad_lines_are_malformed_with_reason_and_place() -> None:
 
 def test_wrong_types_are_rejected_with_errors_but_without_input() -> None:
     secret = "alice@example.com"
-    record = _parse(json.dumps({**GOOD, "temperature": "warm", "max_tokens": "12", "user_message": 5, "user_id": secret}))
+    record = _parse(
+        json.dumps({**GOOD, "temperature": "warm", "max_tokens": "12", "user_message": 5, "user_id": secret})
+    )
     assert isinstance(record, RejectedRecord) and record.kind == "rejected" and record.reason == "schema_invalid"
     assert {tuple(e["loc"]) for e in record.errors} == {("temperature",), ("max_tokens",), ("user_message",)}
     assert "input" not in json.dumps(record.errors) and secret not in record.model_dump_json()
@@ -52,5 +62,10 @@ def test_bad_gzip_member_and_bad_encoding(tmp_path: Path) -> None:
     (tmp_path / "b.jsonl").write_bytes(good + b"\xff\xfe\n")
     rows = [r for f in find_log_files(tmp_path) for r in iter_raw_lines(f, tmp_path)]
     kinds = [(r.source, r.line, r.reason if isinstance(r, RejectedRecord) else "line") for r in rows]
-    assert kinds == [("a.jsonl.gz", 1, "line"), ("a.jsonl.gz", 2, "line"), ("a.jsonl.gz", 3, "bad_gzip"),
-                     ("b.jsonl", 1, "line"), ("b.jsonl", 2, "bad_encoding")]
+    assert kinds == [
+        ("a.jsonl.gz", 1, "line"),
+        ("a.jsonl.gz", 2, "line"),
+        ("a.jsonl.gz", 3, "bad_gzip"),
+        ("b.jsonl", 1, "line"),
+        ("b.jsonl", 2, "bad_encoding"),
+    ]

@@ -20,8 +20,11 @@ PARAMS = RedactParams()
 
 def _example(*contents: tuple[str, str]) -> ChatExample:
     return ChatExample(
-        example_id="x", messages=tuple(ChatMessage(role=r, content=c) for r, c in contents), group_hash="g",
-        timestamp=datetime(2026, 1, 1, tzinfo=UTC), lineage=Lineage(request_id="r", source="a.jsonl", line=1),
+        example_id="x",
+        messages=tuple(ChatMessage(role=r, content=c) for r, c in contents),
+        group_hash="g",
+        timestamp=datetime(2026, 1, 1, tzinfo=UTC),
+        lineage=Lineage(request_id="r", source="a.jsonl", line=1),
     )
 
 
@@ -78,8 +81,12 @@ def test_skipping_the_parser_changes_no_finding() -> None:
     full = build_analyzer(skip_parser=False)
     key = lambda rs: sorted((r.entity_type, r.start, r.end, round(r.score, 3)) for r in rs)  # noqa: E731
     fast = analyze_texts(texts, PARAMS)
-    assert {t: key(full.analyze(text=t, language="en", entities=list(PARAMS.entities), score_threshold=PARAMS.score_threshold))
-            for t in fast} == {t: key(r) for t, r in fast.items()}
+    assert {
+        t: key(
+            full.analyze(text=t, language="en", entities=list(PARAMS.entities), score_threshold=PARAMS.score_threshold)
+        )
+        for t in fast
+    } == {t: key(r) for t, r in fast.items()}
 
 
 def test_placeholders_are_consistent_within_an_example() -> None:

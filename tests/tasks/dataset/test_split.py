@@ -14,8 +14,11 @@ PARAMS = SplitParams()
 
 def _example(user: str, category: str, n: int) -> ChatExample:
     return ChatExample(
-        example_id=f"{user}-{n}", messages=(ChatMessage(role="user", content="q"), ChatMessage(role="assistant", content="a long answer")),
-        category=category, group_hash=group_hash(user, PARAMS.salt), timestamp=datetime(2026, 1, 1, tzinfo=UTC),
+        example_id=f"{user}-{n}",
+        messages=(ChatMessage(role="user", content="q"), ChatMessage(role="assistant", content="a long answer")),
+        category=category,
+        group_hash=group_hash(user, PARAMS.salt),
+        timestamp=datetime(2026, 1, 1, tzinfo=UTC),
         lineage=Lineage(request_id=f"r{n}", source="a.jsonl", line=n + 1),
     )
 

@@ -31,7 +31,10 @@ USER = {"role": "user", "content": "Where is my invoice?"}
 
 
 def test_valid_example() -> None:
-    assert _codes(_chat({"role": "system", "content": "Be brief."}, USER, {"role": "assistant", "content": REPLY})) == ([], [])
+    assert _codes(_chat({"role": "system", "content": "Be brief."}, USER, {"role": "assistant", "content": REPLY})) == (
+        [],
+        [],
+    )
 
 
 def test_cookbook_format_errors() -> None:
@@ -39,20 +42,28 @@ def test_cookbook_format_errors() -> None:
     assert _codes({"messages": []})[0] == ["missing_messages_list"]
     assert _codes({"prompt": "x"})[0] == ["missing_messages_list"]
     assert "message_missing_key" in _codes(_chat({"role": "user"}, {"role": "assistant", "content": REPLY}))[0]
-    assert _codes(_chat(USER, {"role": "assistant", "content": REPLY, "mood": "happy"}))[0] == ["message_unrecognized_key"]
-    assert _codes(_chat({"role": "robot", "content": "hi"}, {"role": "assistant", "content": REPLY}))[0] == ["unrecognized_role"]
+    assert _codes(_chat(USER, {"role": "assistant", "content": REPLY, "mood": "happy"}))[0] == [
+        "message_unrecognized_key"
+    ]
+    assert _codes(_chat({"role": "robot", "content": "hi"}, {"role": "assistant", "content": REPLY}))[0] == [
+        "unrecognized_role"
+    ]
     assert "missing_content" in _codes(_chat(USER, {"role": "assistant", "content": 42}))[0]
     assert _codes(_chat(USER))[0] == ["example_missing_assistant_message"]
 
 
 def test_training_data_validator_rules() -> None:
     assert _codes(_chat(USER, {"role": "assistant", "content": REPLY}, USER))[0] == ["last_message_not_assistant"]
-    assert _codes(_chat({"role": "user", "content": "   "}, {"role": "assistant", "content": REPLY}))[0] == ["empty_content"]
+    assert _codes(_chat({"role": "user", "content": "   "}, {"role": "assistant", "content": REPLY}))[0] == [
+        "empty_content"
+    ]
     assert _codes(_chat(USER, {"role": "assistant", "content": "OK."}))[0] == ["assistant_reply_too_short"]
     errors, warnings = _codes(_chat(USER, {"role": "assistant", "content": "I cannot share another customer's data."}))
     assert errors == [] and warnings == ["possible_refusal"]
     strict = ValidateParams(reject_refusals=True)
-    assert _codes(_chat(USER, {"role": "assistant", "content": "I can't share another customer's data."}), strict)[0] == ["possible_refusal"]
+    assert _codes(_chat(USER, {"role": "assistant", "content": "I can't share another customer's data."}), strict)[
+        0
+    ] == ["possible_refusal"]
 
 
 def test_token_limit_uses_a_real_tokenizer() -> None:
@@ -61,11 +72,14 @@ def test_token_limit_uses_a_real_tokenizer() -> None:
     assert tokens > 300  # a subword tokenizer splits the long word; a 128-token truncation would cap it
     errors, _ = _codes(_chat(USER, {"role": "assistant", "content": long_reply}), ValidateParams(max_tokens=tokens))
     assert errors == ["too_many_tokens"]
-    assert _codes(_chat(USER, {"role": "assistant", "content": long_reply}), ValidateParams(max_tokens=tokens + 50))[0] == []
+    assert (
+        _codes(_chat(USER, {"role": "assistant", "content": long_reply}), ValidateParams(max_tokens=tokens + 50))[0]
+        == []
+    )
 
 
 def test_assistant_tool_call_without_content_is_valid() -> None:
-    call = {"id": "call_1", "type": "function", "function": {"name": "lookup_order", "arguments": "{\"order_id\": \"A1\"}"}}
+    call = {"id": "call_1", "type": "function", "function": {"name": "lookup_order", "arguments": '{"order_id": "A1"}'}}
     example = _chat(USER, {"role": "assistant", "tool_calls": [call]})
     assert _codes(example) == ([], [])
     assert _codes(_chat(USER, {"role": "assistant", "content": None, "tool_calls": [call]})) == ([], [])
