@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import re
 import sys
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from tqdm import tqdm
 
-from schemas.corpus import CorpusManifest, IngestReport
+from schemas.corpus import IngestReport
 from schemas.params import IngestParams, load_params
 from tasks import ingest as steps
-from tasks.plan import pipeline_fingerprint, settle_batch
+from tasks.plan import pipeline_fingerprint, settle_batch, settle_run
 from tasks.report import ingest_summary_markdown
-from tasks.versions import diff_documents, next_version_name
+from tasks.versions import manifest_root, next_version_name
 
 
 @flow(name="ingest", description="Index a folder of documents in LanceDB and publish a corpus version.")
@@ -26,6 +27,7 @@ def ingest_flow(params: IngestParams = load_params("ingest", IngestParams)) -> I
     clock.items["discover"] = len(sources)
     with clock.stage("plan"):
         parent = steps.last_version(params.index)
+        version = next_version_name(manifest_root(params.index), parent, params.version_name)
         model = steps.identify_model(params.embed, parent)
         fingerprint = pipeline_fingerprint(params.extract, params.chunk, model.fingerprint)
         plan = steps.plan(sources, parent, params.index, fingerprint)
@@ -55,40 +57,21 @@ def ingest_flow(params: IngestParams = load_params("ingest", IngestParams)) -> I
         with clock.stage("write", 0):
             deleted += steps.delete_removed(params.index, plan.removed)
 
-    documents, failed = steps.merge_outcomes(plan, outcomes)
-    version = next_version_name(parent, params.version_name)
-    diff = diff_documents(parent.documents if parent else {}, documents, parent.version if parent else None, version)
-    same_failures = parent is not None and [(f.doc_id, f.content_hash) for f in failed] == [(f.doc_id, f.content_hash) for f in parent.failed]
-    publish = parent is None or not diff.is_empty or not same_failures or parent.pipeline_fingerprint != fingerprint
-    if publish:
+    result = settle_run(plan, outcomes, parent, version, fingerprint)
+    if result.publish:
         with clock.stage("publish", 1):
-            manifest: CorpusManifest = steps.publish(params, {
-                "version": version,
-                "parent_version": parent.version if parent else None,
-                "pipeline_fingerprint": fingerprint,
-                "model": model,
-                "extract": params.extract,
-                "chunk": params.chunk,
-                "embed": params.embed,
-                "documents": documents,
-                "failed": tuple(failed),
-                "diff": diff,
-                "chunk_count": sum(len(entry.chunk_ids) for entry in documents.values()),
-            })
+            steps.publish(params, result, parent, model, fingerprint)
             steps.clean_up(params.index)
-        version = manifest.version
-    else:
-        version = parent.version
 
     report = IngestReport(
-        version=version,
-        published=publish,
+        version=result.version,
+        published=result.publish,
         discovered=len(sources),
         unchanged=len(plan.unchanged),
         added=sum(len(o.added) for o in outcomes),
         changed=sum(len(o.changed) for o in outcomes),
         removed=len(plan.removed),
-        failed=tuple(failed),
+        failed=tuple(result.failed),
         partial=tuple(doc for o in outcomes for doc in o.partial),
         chunks_written=written,
         chunks_deleted=deleted,
@@ -96,10 +79,10 @@ def ingest_flow(params: IngestParams = load_params("ingest", IngestParams)) -> I
         timings=clock.timings(),
     )
     create_markdown_artifact(
-        key=f"ingest-{params.index.table}".lower().replace("_", "-"),
+        key=re.sub(r"[^a-z0-9-]+", "-", f"ingest-{params.index.table}".lower()),
         markdown=ingest_summary_markdown(report, params.index.table),
-        description=f"Ingestion of {params.source_dir}: version {version}",
+        description=f"Ingestion of {params.source_dir}: version {result.version}",
     )
-    for failure in failed:
+    for failure in result.failed:
         logger.warning("failed: %s: %s", failure.doc_id, failure.reason)
     return report

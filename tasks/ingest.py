@@ -7,7 +7,7 @@ process or on a Dask worker; ``task.fn(...)`` runs the logic without Prefect.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -16,7 +16,7 @@ import numpy as np
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from schemas.corpus import CorpusManifest, FailedDocument, ManifestDocument, ModelInfo, StageTiming
+from schemas.corpus import CorpusManifest, ModelInfo, StageTiming
 from schemas.documents import Chunk, ChunkedDocument, ExtractedDocument, SourceDocument
 from schemas.params import ChunkParams, EmbedParams, ExtractParams, IndexParams, IngestParams
 from tasks import index, versions
@@ -25,7 +25,7 @@ from tasks.discover import discover_documents
 from tasks.embed import describe_model, load_embedder
 from tasks.extract import extract_documents
 from tasks.models import split_sentences
-from tasks.plan import BatchOutcome, IngestPlan, plan_ingest, settle_batch
+from tasks.plan import IngestPlan, RunResult, plan_ingest
 from tasks.retry import retry_on_transient
 
 _IO_RETRIES = {"retries": 3, "retry_delay_seconds": [1, 5, 15], "retry_condition_fn": retry_on_transient}
@@ -124,7 +124,7 @@ def delete_removed(params: IndexParams, doc_ids: list[str]) -> int:
 
 
 @task(name="publish-version", cache_policy=NO_CACHE, **_IO_RETRIES)
-def publish(params: IngestParams, manifest_fields: dict) -> CorpusManifest:
+def publish(params: IngestParams, result: RunResult, parent: CorpusManifest | None, model: ModelInfo, fingerprint: str) -> CorpusManifest:
     """Refresh the full-text index, compact, tag the table version, then write the manifest.
 
     The version exists for readers only once its manifest and pointers are written; a run that
@@ -134,8 +134,22 @@ def publish(params: IngestParams, manifest_fields: dict) -> CorpusManifest:
     index.refresh_indexes(table)
     index.compact(table)
     table = index.connect(params.index.db).open_table(params.index.table)
-    table_version = index.tag_version(table, manifest_fields["version"])
-    manifest = CorpusManifest(table=params.index.table, table_version=table_version, created_at=datetime.now(timezone.utc), **manifest_fields)
+    manifest = CorpusManifest(
+        version=result.version,
+        table=params.index.table,
+        table_version=index.tag_version(table, result.version),
+        parent_version=parent.version if parent else None,
+        created_at=datetime.now(timezone.utc),
+        pipeline_fingerprint=fingerprint,
+        model=model,
+        extract=params.extract,
+        chunk=params.chunk,
+        embed=params.embed,
+        documents=result.documents,
+        failed=tuple(result.failed),
+        diff=result.diff,
+        chunk_count=sum(len(entry.chunk_ids) for entry in result.documents.values()),
+    )
     versions.publish_manifest(versions.manifest_root(params.index), manifest)
     return manifest
 
@@ -145,14 +159,3 @@ def clean_up(params: IndexParams) -> None:
     """Remove untagged table versions past the retention window."""
     table = index.connect(params.db).open_table(params.table)
     index.clean_up_versions(table, params.keep_versions_days)
-
-
-def merge_outcomes(plan_: IngestPlan, outcomes: Sequence[BatchOutcome]) -> tuple[dict[str, ManifestDocument], list[FailedDocument]]:
-    """The new version's document map and failures, sorted by document id."""
-    documents: dict[str, ManifestDocument] = dict(plan_.carried)
-    failed = list(plan_.known_failures)
-    for outcome in outcomes:
-        documents.update(outcome.stale_kept)
-        documents.update(outcome.documents)
-        failed.extend(outcome.failed)
-    return dict(sorted(documents.items())), sorted(failed, key=lambda failure: failure.doc_id)

@@ -6,9 +6,10 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from schemas.corpus import CorpusManifest, FailedDocument, ManifestDocument
+from schemas.corpus import CorpusDiff, CorpusManifest, FailedDocument, ManifestDocument
 from schemas.documents import ChunkedDocument, DocumentStatus, SourceDocument
 from schemas.params import ChunkParams, ExtractParams
+from tasks.versions import diff_documents
 
 
 def pipeline_fingerprint(extract: ExtractParams, chunk: ChunkParams, model_fingerprint: str) -> str:
@@ -103,3 +104,36 @@ def settle_batch(chunked: Sequence[ChunkedDocument], plan: IngestPlan) -> BatchO
         if previous:
             deleted.append(source.doc_id)
     return BatchOutcome(documents, added, changed, failed, partial, stale, deleted)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The version a run would publish, and whether there is anything to publish."""
+
+    version: str
+    documents: dict[str, ManifestDocument]
+    failed: list[FailedDocument]
+    diff: CorpusDiff
+    publish: bool
+
+
+def settle_run(
+    plan: IngestPlan, outcomes: Sequence[BatchOutcome], parent: CorpusManifest | None, version: str, fingerprint: str
+) -> RunResult:
+    """Merge carried-over and re-processed documents into the new version's document map.
+
+    Nothing is published when no document was added, changed or removed, the failures are the
+    same as before and the pipeline did not change: the run reports the parent's version.
+    """
+    documents: dict[str, ManifestDocument] = dict(plan.carried)
+    failed = list(plan.known_failures)
+    for outcome in outcomes:
+        documents.update(outcome.stale_kept)
+        documents.update(outcome.documents)
+        failed.extend(outcome.failed)
+    documents = dict(sorted(documents.items()))
+    failed.sort(key=lambda failure: failure.doc_id)
+    diff = diff_documents(parent.documents if parent else {}, documents, parent.version if parent else None, version)
+    same_failures = parent is not None and [(f.doc_id, f.content_hash) for f in failed] == [(f.doc_id, f.content_hash) for f in parent.failed]
+    unchanged = parent is not None and diff.is_empty and same_failures and parent.pipeline_fingerprint == fingerprint
+    return RunResult(version=parent.version if unchanged else version, documents=documents, failed=failed, diff=diff, publish=not unchanged)

@@ -98,14 +98,20 @@ def list_manifests(root: Path) -> list[CorpusManifest]:
     return sorted(manifests, key=lambda manifest: (manifest.created_at, manifest.version))
 
 
-def next_version_name(parent: CorpusManifest | None, requested: str | None) -> str:
-    """``requested``, else v1, v2, ... following the parent's number."""
+def next_version_name(root: Path, parent: CorpusManifest | None, requested: str | None) -> str:
+    """``requested``, else v1, v2, ... following the parent's number.
+
+    Raises:
+        ValueError: when ``requested`` is already a published version (versions are immutable).
+    """
     if requested:
+        if (root / f"{requested}.json").exists():
+            raise ValueError(f"corpus version {requested!r} is already published; pick another name")
         return requested
     if parent is None:
         return "v1"
-    numbers = [int(match.group(1)) for name in (parent.version,) if (match := _AUTO_NAME.match(name))]
-    return f"v{numbers[0] + 1}" if numbers else f"{parent.version}.1"
+    match = _AUTO_NAME.match(parent.version)
+    return f"v{int(match.group(1)) + 1}" if match else f"{parent.version}.1"
 
 
 def publish_manifest(root: Path, manifest: CorpusManifest, *, move_current: bool = True) -> None:

@@ -117,3 +117,15 @@ def test_changing_chunker_params_reprocesses_everything(tmp_path, corpus):
     assert second.changed == first.added and second.unchanged == 0 and second.published
     rows = table_rows(params_for(tmp_path, source))
     assert len(rows) == second.chunks_written == len({row["chunk_id"] for row in rows})
+
+
+def test_named_versions_are_immutable(tmp_path, corpus):
+    source, _ = corpus
+    report = ingest_flow(params_for(tmp_path, source, version_name="2026-11-launch"))
+    assert report.version == "2026-11-launch"
+    published = manifest(params_for(tmp_path, source), "2026-11-launch")
+    (source / "billing.md").write_text(markdown("billing") + "\nOne more line about invoices.\n")
+    with pytest.raises(ValueError, match="already published"):
+        ingest_flow(params_for(tmp_path, source, version_name="2026-11-launch"))
+    assert manifest(params_for(tmp_path, source), "2026-11-launch") == published
+    assert ingest_flow(params_for(tmp_path, source)).version == "2026-11-launch.1"
