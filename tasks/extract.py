@@ -56,6 +56,8 @@ def decode_text(data: bytes) -> tuple[str, str]:
             return data.decode(encoding), encoding
         except UnicodeDecodeError as error:
             raise ExtractionError(f"undecodable text: looks like UTF-16 but is not ({error})") from error
+    if b"\x00" in data:
+        raise ExtractionError("binary content: not a text file (NUL bytes outside UTF-16)")
     try:
         return data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError:

@@ -74,6 +74,12 @@ def test_decode_text(data, encoding, text):
     assert decode_text(data) == (text, encoding)
 
 
+def test_binary_bytes_in_a_text_file_fail_with_a_reason(tmp_path):
+    (tmp_path / "notes.txt").write_bytes(bytes(range(256)) * 4)
+    result = extract_document(discover_documents(tmp_path)[0], ExtractParams())
+    assert result.status == DocumentStatus.FAILED and result.errors[0].startswith("binary content")
+
+
 def test_size_limit_fails_with_too_large(tmp_path):
     (tmp_path / "big.txt").write_text("word " * 50_000)
     source = discover_documents(tmp_path)[0]
