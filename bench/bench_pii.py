@@ -1,6 +1,6 @@
 """PII throughput (ours vs a plain per-text presidio loop) and recall / over-redaction.
 
-Throughput, on the same texts, with the same recognizers (so the same findings, which is checked):
+Throughput, on the same texts, with the same recognizers (texts whose findings differ are counted):
   * baseline: a plain ``AnalyzerEngine`` (full spaCy pipeline) and one ``analyze`` call per text;
   * ours: ``tasks.dataset.redact.analyze_texts``: distinct texts once, ``nlp.pipe`` batches, the
     dependency parser skipped, worker processes for large inputs.
@@ -58,7 +58,7 @@ def throughput(texts: list[str], params: RedactParams) -> dict:
     t1 = time.perf_counter()
     ours = analyze_texts(texts, params)
     t2 = time.perf_counter()
-    same = all(_key(p) == _key(ours.get(t, [])) for t, p in zip(texts, plain, strict=True) if t)
+    differ = {t for t, p in zip(texts, plain, strict=True) if t and _key(p) != _key(ours.get(t, []))}
     return {
         "texts": len(texts),
         "distinct": len(set(texts)),
@@ -67,7 +67,7 @@ def throughput(texts: list[str], params: RedactParams) -> dict:
         "ours_s": round(t2 - t1, 2),
         "ours_texts_per_s": round(len(texts) / (t2 - t1), 1),
         "speedup": round((t1 - t0) / (t2 - t1), 2),
-        "same_findings": same,
+        "distinct_texts_with_other_findings": len(differ),
     }
 
 

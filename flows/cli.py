@@ -21,6 +21,8 @@ def _register_commands() -> None:
     ingest_commands.register(app)
     from flows import dataset_commands
     dataset_commands.register(app)
+    from flows import serving_commands
+    serving_commands.register(app)
 
 
 @app.command()

@@ -12,9 +12,11 @@ def serve_deployments(ingest_cron: str | None = None, timezone: str = "UTC") -> 
         ingest_cron: Optional cron schedule for the ingestion deployment (e.g. ``"0 2 * * *"``).
         timezone: Timezone of the cron schedule.
     """
+    from flows.build_dataset import build_dataset
     from flows.ingest import ingest_flow
 
     schedule = {"cron": ingest_cron, "timezone": timezone} if ingest_cron else {}
     serve(
         ingest_flow.to_deployment(name="ingest", description="Index a folder of documents and publish a corpus version.", **schedule),
+        build_dataset.to_deployment(name="build-dataset", description="Build a fine-tuning dataset from interaction logs."),
     )

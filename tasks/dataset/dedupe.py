@@ -28,7 +28,7 @@ _PUNCT = re.compile(r"[^\w\s<>]+")
 SEED = 1
 SCHEME = "affine32"
 PARALLEL_MIN_DOCS = 20_000
-_VECTOR_BATCH = 16  # texts per numpy pass: small enough for the temporaries to stay in cache
+_VECTOR_BATCH = 64  # texts per numpy pass: small enough for the temporaries to stay in cache
 
 
 def normalise(text: str) -> str:
@@ -56,24 +56,61 @@ def _permutations(num_perm: int) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(a, dtype=np.uint32), np.asarray(b, dtype=np.uint32)
 
 
+_FOLD = np.uint32(0x01000193)  # FNV prime: folds word hashes into a shingle hash
+
+
+def shingle_hashes(texts: Sequence[str], size: int) -> tuple[np.ndarray, np.ndarray]:
+    """uint32 hashes of the word ``size``-grams of each text (same words as ``shingles``), and counts.
+
+    Each word is hashed once (CRC32) and the hashes of ``size`` neighbours are folded together in
+    numpy. Repeated shingles are kept: a MinHash is the same over a multiset and its set.
+
+    Returns:
+        ``(hashes, counts)``: the hashes of all texts, concatenated, and how many belong to each.
+    """
+    words = [_PUNCT.sub(" ", normalise(t)).split() for t in texts]
+    n = np.fromiter((len(w) for w in words), dtype=np.int64, count=len(words))
+    flat = np.fromiter((zlib.crc32(w.encode()) for ws in words for w in ws), dtype=np.uint32, count=int(n.sum()))
+    starts = np.concatenate(([0], np.cumsum(n)[:-1])).astype(np.int64)
+    counts = np.maximum(n - size + 1, 1)
+    out = np.empty(int(counts.sum()), dtype=np.uint32)
+    out_starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
+    long = n >= size
+    m = counts[long]
+    if m.size:
+        pos = np.arange(int(m.sum()), dtype=np.int64) + np.repeat(
+            starts[long] - np.cumsum(np.concatenate(([0], m[:-1]))), m
+        )
+        folded = flat[pos]
+        for step in range(1, size):
+            folded = (folded * _FOLD) ^ flat[pos + step]
+        out[np.repeat(out_starts[long] - np.cumsum(np.concatenate(([0], m[:-1]))), m) + np.arange(int(m.sum()))] = (
+            folded
+        )
+    for j in np.flatnonzero(~long):  # fewer words than a shingle: one shingle of all of them
+        value = 0
+        for k, word_hash in enumerate(flat[starts[j] : starts[j] + n[j]].tolist()):
+            value = word_hash if k == 0 else ((value * int(_FOLD)) & 0xFFFFFFFF) ^ word_hash
+        out[out_starts[j]] = value
+    return out, counts
+
+
 def _signature_chunk(args: tuple[Sequence[str], int, int]) -> np.ndarray:
-    """Signatures of a chunk of texts: datasketch's affine32 MinHash with a CRC32 shingle hash.
+    """Signatures of a chunk of texts: datasketch's affine32 MinHash over ``shingle_hashes``.
 
     The arithmetic is ``MinHash.update_batch``'s (murmur finaliser, ``a * h + b`` mod 2**32,
-    column minimum), done for the whole chunk in one numpy pass instead of one object a text;
-    a test checks the values equal ``MinHash.bulk``'s.
+    column minimum), done for a batch of texts in one numpy pass instead of one object a text;
+    a test checks the values equal ``MinHash.bulk``'s on the same shingle hashes.
     """
     texts, num_perm, size = args
     a, b = _permutations(num_perm)
     out = np.empty((len(texts), num_perm), dtype=np.uint32)
-    for start in range(0, len(texts), _VECTOR_BATCH):
-        batch = [shingles(t, size) for t in texts[start : start + _VECTOR_BATCH]]
-        lengths = np.fromiter((len(s) for s in batch), dtype=np.int64, count=len(batch))
-        hashes = np.fromiter((zlib.crc32(x) for s in batch for x in s), dtype=np.uint32, count=int(lengths.sum()))
-        mixed = _fmix(hashes, 32)
-        permuted = mixed[:, None] * a + b
-        offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-        out[start : start + len(batch)] = np.minimum.reduceat(permuted, offsets, axis=0)
+    with np.errstate(over="ignore"):
+        for start in range(0, len(texts), _VECTOR_BATCH):
+            hashes, counts = shingle_hashes(texts[start : start + _VECTOR_BATCH], size)
+            permuted = _fmix(hashes, 32)[:, None] * a + b
+            offsets = np.concatenate(([0], np.cumsum(counts)[:-1]))
+            out[start : start + len(counts)] = np.minimum.reduceat(permuted, offsets, axis=0)
     return out
 
 
@@ -125,15 +162,11 @@ def similar_pairs(signatures: np.ndarray, threshold: float) -> list[tuple[int, i
         for i, row in enumerate(signatures):
             same.setdefault(row.tobytes(), []).append(i)
         return sorted((g[0], j) for g in same.values() for j in g[1:])
-    lsh = MinHashLSH(threshold=threshold, num_perm=signatures.shape[1])
-    minhashes = [_lean(row) for row in signatures]
-    with lsh.insertion_session() as session:
-        for i, minhash in enumerate(minhashes):
-            session.insert(i, minhash)
+    lsh = build_lsh(signatures, threshold)
     left: list[int] = []
     right: list[int] = []
-    for i, minhash in enumerate(minhashes):
-        for j in lsh.query(minhash):
+    for i, row in enumerate(signatures):  # LeanMinHash views made on the fly: a million objects would cost GBs
+        for j in lsh.query(_lean(row)):
             if j > i:
                 left.append(i)
                 right.append(j)

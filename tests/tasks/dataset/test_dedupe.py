@@ -6,13 +6,15 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import typer
+from datasketch import MinHash
 from typer.testing import CliRunner
 
 from flows.dataset_commands import register
 from schemas.dataset import ChatExample, ChatMessage, Lineage
 from schemas.params import DatasetParams
-from tasks.dataset.dedupe import deduplicate, minhash_signatures, shingles
+from tasks.dataset.dedupe import deduplicate, minhash_signatures, shingle_hashes, shingles
 from tasks.dataset.stages import dedupe_examples
 
 BASE = (
@@ -36,6 +38,16 @@ def test_threshold_and_shingle_size_matter() -> None:
     assert deduplicate(texts, threshold=0.95).kept == [0, 1]
     assert deduplicate([BASE, BASE + " ", BASE + " again"], threshold=1.0).kept == [0, 2]
     assert len(shingles(BASE, 1)) > len(shingles("a b", 3)) == 1
+
+
+def test_signatures_equal_datasketch_minhash_bulk() -> None:
+    texts = [BASE, OTHER, "", "two words", BASE + " " + OTHER]
+    hashes, counts = shingle_hashes(texts, 3)
+    assert counts.tolist() == [34, 15, 1, 1, 51]  # words - 2 per text, one shingle for short texts
+    ends = np.cumsum(counts)
+    per_text = [[int(h) for h in hashes[e - c : e]] for e, c in zip(ends, counts, strict=True)]
+    reference = MinHash.bulk(per_text, num_perm=128, seed=1, hashfunc=lambda h: h)
+    assert (np.vstack([m.hashvalues for m in reference]) == minhash_signatures(texts, 128, 3, workers=1)).all()
 
 
 def test_signatures_are_the_same_in_worker_processes() -> None:

@@ -76,17 +76,21 @@ def test_batched_analysis_gives_the_per_text_findings() -> None:
     assert {t: key(r) for t, r in in_workers.items()} == {t: key(r) for t, r in single.items()}
 
 
-def test_skipping_the_parser_changes_no_finding() -> None:
+def test_parser_setting_and_its_effect_on_a_sample() -> None:
+    """Skipping the parser keeps presidio's findings on this sample; with skip_parser=False the
+    pipeline is presidio's plain one. (Measured: 1 text in 6,000 differs, a longer PERSON span.)"""
     texts = [t.text for t in labelled_pii_texts(40, seed=13)]
     full = build_analyzer(skip_parser=False)
-    key = lambda rs: sorted((r.entity_type, r.start, r.end, round(r.score, 3)) for r in rs)  # noqa: E731
-    fast = analyze_texts(texts, PARAMS)
-    assert {
-        t: key(
-            full.analyze(text=t, language="en", entities=list(PARAMS.entities), score_threshold=PARAMS.score_threshold)
-        )
-        for t in fast
-    } == {t: key(r) for t, r in fast.items()}
+    assert "parser" in full.nlp_engine.nlp["en"].pipe_names
+    assert "parser" not in load_analyzer(True).nlp_engine.nlp["en"].pipe_names
+
+    def key(rs):
+        return sorted((r.entity_type, r.start, r.end, round(r.score, 3)) for r in rs)
+
+    kwargs = dict(language="en", entities=list(PARAMS.entities), score_threshold=PARAMS.score_threshold)
+    plain = {t: key(full.analyze(text=t, **kwargs)) for t in texts}
+    assert {t: key(r) for t, r in analyze_texts(texts, PARAMS).items()} == plain
+    assert {t: key(r) for t, r in analyze_texts(texts, RedactParams(skip_parser=False)).items()} == plain
 
 
 def test_placeholders_are_consistent_within_an_example() -> None:

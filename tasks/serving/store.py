@@ -1,0 +1,188 @@
+"""The response cache behind one small protocol, with two backends.
+
+Both record, for every entry, the document ids it depends on and its model, so invalidation is
+exact: deleting for a set of documents touches only the entries that depend on them.
+
+- ``SqliteCacheStore``: the embedded default, one sqlite3 file (tables ``entries`` and ``deps``).
+- ``RedisCacheStore``: a Redis server. An entry is a string key (``tributary:v1:<hex>``) holding the
+  entry's JSON with the TTL as the key's expiry; ``tributary:dep:<doc_id>`` and
+  ``tributary:model:<model>`` are sets of keys, so invalidation costs O(affected entries).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Protocol
+
+from schemas.cache import CacheEntry
+
+DEP_PREFIX = "tributary:dep:"
+MODEL_PREFIX = "tributary:model:"
+
+
+class CacheStore(Protocol):
+    """What the warm set and invalidation need from a cache backend."""
+
+    def put(self, entry: CacheEntry) -> None:
+        """Store (or replace) an entry and index its dependencies."""
+
+    def get(self, key: str) -> CacheEntry | None:
+        """The live entry under ``key``, or None (absent or expired)."""
+
+    def keys(self) -> list[str]:
+        """Every live entry key, sorted."""
+
+    def delete_for_documents(self, doc_ids: Iterable[str]) -> int:
+        """Delete the entries depending on any of ``doc_ids``; returns how many were deleted."""
+
+    def delete_for_model(self, model: str, keep_version: str | None) -> int:
+        """Delete ``model``'s entries whose model_version is not ``keep_version``; returns the count."""
+
+
+def expires_at(entry: CacheEntry) -> datetime | None:
+    """When the entry stops being served (None: never)."""
+    return entry.created_at + timedelta(seconds=entry.ttl) if entry.ttl else None
+
+
+class SqliteCacheStore:
+    """The embedded backend: one sqlite3 file."""
+
+    _SCHEMA = """
+        CREATE TABLE IF NOT EXISTS entries (
+            key TEXT PRIMARY KEY, model TEXT NOT NULL, model_version TEXT, expires_at TEXT, entry TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS deps (doc_id TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (doc_id, key));
+        CREATE INDEX IF NOT EXISTS deps_by_key ON deps (key);
+        CREATE INDEX IF NOT EXISTS entries_by_model ON entries (model);
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        """Open (and create) the cache file."""
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path))
+        self._db.executescript(self._SCHEMA)
+
+    def close(self) -> None:
+        """Close the file."""
+        self._db.close()
+
+    def put(self, entry: CacheEntry) -> None:
+        """Store (or replace) an entry and its dependency rows in one transaction."""
+        until = expires_at(entry)
+        with self._db:
+            self._db.execute("DELETE FROM deps WHERE key = ?", (entry.key,))
+            self._db.execute(
+                "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?)",
+                (entry.key, entry.model, entry.model_version, until.isoformat() if until else None, entry.model_dump_json()),
+            )
+            self._db.executemany("INSERT OR IGNORE INTO deps VALUES (?, ?)", [(doc, entry.key) for doc in entry.doc_ids])
+
+    def get(self, key: str) -> CacheEntry | None:
+        """The entry, unless absent or expired."""
+        row = self._db.execute("SELECT entry, expires_at FROM entries WHERE key = ?", (key,)).fetchone()
+        if row is None or (row[1] and datetime.fromisoformat(row[1]) <= datetime.now(timezone.utc)):
+            return None
+        return CacheEntry.model_validate_json(row[0])
+
+    def keys(self) -> list[str]:
+        """Every unexpired key, sorted."""
+        now = datetime.now(timezone.utc).isoformat()
+        rows = self._db.execute("SELECT key FROM entries WHERE expires_at IS NULL OR expires_at > ? ORDER BY key", (now,))
+        return [row[0] for row in rows]
+
+    def _delete_keys(self, keys: list[str]) -> int:
+        with self._db:
+            deleted = 0
+            for key in keys:
+                deleted += self._db.execute("DELETE FROM entries WHERE key = ?", (key,)).rowcount
+                self._db.execute("DELETE FROM deps WHERE key = ?", (key,))
+        return deleted
+
+    def delete_for_documents(self, doc_ids: Iterable[str]) -> int:
+        """Delete every entry with a dependency row on one of ``doc_ids``."""
+        docs = sorted(set(doc_ids))
+        keys: set[str] = set()
+        for doc in docs:
+            keys.update(row[0] for row in self._db.execute("SELECT key FROM deps WHERE doc_id = ?", (doc,)))
+        return self._delete_keys(sorted(keys))
+
+    def delete_for_model(self, model: str, keep_version: str | None) -> int:
+        """Delete ``model``'s entries of any other model_version than ``keep_version``."""
+        rows = self._db.execute("SELECT key FROM entries WHERE model = ? AND model_version IS NOT ?", (model, keep_version))
+        return self._delete_keys([row[0] for row in rows])
+
+
+class RedisCacheStore:
+    """The Redis backend (redis-py client; keys and dependency sets as in the module docstring)."""
+
+    def __init__(self, client) -> None:
+        """Wrap a ``redis.Redis`` client (``decode_responses=True``)."""
+        self._redis = client
+
+    @classmethod
+    def from_url(cls, url: str) -> RedisCacheStore:
+        """Connect to ``url`` (``redis://host:port/db``)."""
+        import redis
+
+        return cls(redis.Redis.from_url(url, decode_responses=True))
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._redis.close()
+
+    def put(self, entry: CacheEntry) -> None:
+        """SET the entry (expiring at created_at + ttl) and add its key to its dependency and model sets, atomically."""
+        until = expires_at(entry)
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.set(entry.key, entry.model_dump_json(), exat=int(until.timestamp()) if until else None)
+        for doc in entry.doc_ids:
+            pipe.sadd(DEP_PREFIX + doc, entry.key)
+        pipe.sadd(MODEL_PREFIX + entry.model, entry.key)
+        pipe.execute()
+
+    def get(self, key: str) -> CacheEntry | None:
+        """The entry, unless absent or expired (Redis expires it)."""
+        raw = self._redis.get(key)
+        return CacheEntry.model_validate_json(raw) if raw is not None else None
+
+    def keys(self) -> list[str]:
+        """Every entry key (the key format's prefix), sorted."""
+        from tasks.serving.cache_key import KEY_PREFIX
+
+        return sorted(self._redis.scan_iter(match=KEY_PREFIX + "*", count=1000))
+
+    def _delete_entries(self, keys: list[str], sets: list[str]) -> int:
+        """Delete the keys, take them out of every set that names them, drop expired members of ``sets``."""
+        if not keys:
+            return 0
+        raws = self._redis.mget(keys)
+        pipe = self._redis.pipeline(transaction=True)
+        for key, raw in zip(keys, raws):
+            if raw is None:
+                for name in sets:
+                    pipe.srem(name, key)
+                continue
+            entry = CacheEntry.model_validate_json(raw)
+            for doc in entry.doc_ids:
+                pipe.srem(DEP_PREFIX + doc, key)
+            pipe.srem(MODEL_PREFIX + entry.model, key)
+        pipe.delete(*keys)
+        return int(pipe.execute()[-1])
+
+    def delete_for_documents(self, doc_ids: Iterable[str]) -> int:
+        """Delete the union of the dependency sets of ``doc_ids``."""
+        sets = [DEP_PREFIX + doc for doc in sorted(set(doc_ids))]
+        if not sets:
+            return 0
+        return self._delete_entries(sorted(self._redis.sunion(sets)), sets)
+
+    def delete_for_model(self, model: str, keep_version: str | None) -> int:
+        """Delete ``model``'s entries of any other model_version than ``keep_version``."""
+        name = MODEL_PREFIX + model
+        members = sorted(self._redis.smembers(name))
+        raws = self._redis.mget(members) if members else []
+        doomed = [key for key, raw in zip(members, raws)
+                  if raw is None or CacheEntry.model_validate_json(raw).model_version != keep_version]
+        return self._delete_entries(doomed, [name])
