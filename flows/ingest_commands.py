@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from schemas.params import IndexParams, IngestParams, load_params
+from schemas.params import IndexParams, IngestParams, ServingParams, load_params
 from schemas.search import QueryLine, QueryResult, SearchMode
 
 DbOption = Annotated[Optional[str], typer.Option("--db", help="LanceDB URI (default from params.yaml: data/lancedb).")]
@@ -42,10 +42,12 @@ def register(app: typer.Typer) -> None:
         table: TableOption = None,
         version_name: Annotated[Optional[str], typer.Option("--version-name", help="Name of the published version (default v1, v2, ...).")] = None,
         cleanup: Annotated[Optional[str], typer.Option("--cleanup", help="full: delete documents missing from SOURCE_DIR; incremental: keep them.")] = None,
+        gate: Annotated[bool, typer.Option("--gate", help="Serve the new version only if the retrieval gate passes (params.yaml serving.gate).")] = False,
         as_json: JsonOption = False,
     ) -> None:
         """Index SOURCE_DIR incrementally and publish a corpus version (runs the Prefect flow)."""
         from flows.ingest import ingest_flow
+        from flows.serving import ingest_and_gate
 
         try:
             params = ingest_params(source_dir, db=db, table=table, cleanup=cleanup)
@@ -55,10 +57,16 @@ def register(app: typer.Typer) -> None:
             fail(f"source folder not found: {params.source_dir}")
         if version_name:
             params = params.model_copy(update={"version_name": version_name})
+        verdict = None
         with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
-            report = ingest_flow(params)
+            if gate:
+                report, verdict = ingest_and_gate(params, load_params("serving", ServingParams).gate)
+            else:
+                report = ingest_flow(params)
         if as_json:
-            typer.echo(json.dumps(report.json_summary()))
+            fields = {"passed", "action", "current", "baseline_version", "regressions"}
+            gate_summary = {"gate": verdict.model_dump(mode="json", include=fields) if verdict else None} if gate else {}
+            typer.echo(json.dumps({**report.json_summary(), **gate_summary}))
             return
         summary = report.json_summary()
         typer.echo(
@@ -69,6 +77,8 @@ def register(app: typer.Typer) -> None:
         )
         for failure in summary["failed"]:
             typer.echo(f"  failed {failure['doc_id']}: {failure['reason']}")
+        if verdict is not None:
+            typer.echo(f"retrieval gate: {'passed' if verdict.passed else 'REGRESSED'}, {verdict.action}; CURRENT is {verdict.current}")
 
     @app.command()
     def search(

@@ -93,6 +93,11 @@ class IndexParams(StageParams):
     keep_versions_days: float = Field(
         7.0, ge=0, description="Untagged table versions older than this are cleaned up; tagged ones are kept."
     )
+    promote: bool = Field(
+        True,
+        description="Move CURRENT (what search serves) to each new version on publish; off when the "
+        "retrieval gate decides (the ingest-and-gate flow).",
+    )
 
 
 class IngestParams(StageParams):

@@ -150,7 +150,7 @@ def publish(params: IngestParams, result: RunResult, parent: CorpusManifest | No
         diff=result.diff,
         chunk_count=sum(len(entry.chunk_ids) for entry in result.documents.values()),
     )
-    versions.publish_manifest(versions.manifest_root(params.index), manifest)
+    versions.publish_manifest(versions.manifest_root(params.index), manifest, move_current=params.index.promote)
     return manifest
 
 

@@ -2,9 +2,11 @@
 
 Exact duplicates share the sha256 of their normalised text (NFKC, case-folded, whitespace
 collapsed). Near duplicates are found among what is left: word shingles, MinHash signatures
-(datasketch's ``MinHash.bulk`` with a CRC32 shingle hash, in worker processes for large inputs),
-``MinHashLSH`` candidates, each candidate pair verified on its estimated Jaccard similarity, and
-connected components of the verified pairs as clusters. In each cluster the best-ranked member is
+(datasketch's affine32 MinHash, the values of ``MinHash.bulk`` with a CRC32 shingle hash, computed
+in numpy, in worker processes for large inputs), ``MinHashLSH``'s candidates (its band choice; the
+bands grouped by sorting in numpy rather than one dict insert and query per text), each candidate
+pair verified on its estimated Jaccard similarity, and connected components of the verified pairs
+as clusters. In each cluster the best-ranked member is
 kept (the caller's rank: for examples, highest quality score, then newest).
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import os
 import re
 import unicodedata
@@ -22,6 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from datasketch import LeanMinHash, MinHash, MinHashLSH
+from datasketch.lsh import _optimal_param
 from datasketch.minhash import _fmix
 
 _PUNCT = re.compile(r"[^\w\s<>]+")
@@ -57,6 +61,18 @@ def _permutations(num_perm: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 _FOLD = np.uint32(0x01000193)  # FNV prime: folds word hashes into a shingle hash
+# ASCII text: NFKC is the identity and case folding is lowering, so one bytes.translate does what
+# ``normalise`` and ``_PUNCT`` do (letters lowered; digits, "_", "<", ">" kept; all else a space).
+_ASCII_WORD = bytes(
+    c if chr(c).isalnum() or chr(c) in "_<>" else ord(" ") for c in bytes(range(128)).lower()
+) + b" " * 128
+
+
+def _words(text: str) -> list[bytes]:
+    """The words of ``shingles``, UTF-8 encoded (a fast path for ASCII text, the same words)."""
+    if text.isascii():
+        return text.encode().translate(_ASCII_WORD).split()
+    return [w.encode() for w in _PUNCT.sub(" ", normalise(text)).split()]
 
 
 def shingle_hashes(texts: Sequence[str], size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -68,9 +84,9 @@ def shingle_hashes(texts: Sequence[str], size: int) -> tuple[np.ndarray, np.ndar
     Returns:
         ``(hashes, counts)``: the hashes of all texts, concatenated, and how many belong to each.
     """
-    words = [_PUNCT.sub(" ", normalise(t)).split() for t in texts]
-    n = np.fromiter((len(w) for w in words), dtype=np.int64, count=len(words))
-    flat = np.fromiter((zlib.crc32(w.encode()) for ws in words for w in ws), dtype=np.uint32, count=int(n.sum()))
+    words = [_words(t) for t in texts]
+    n = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+    flat = np.fromiter(map(zlib.crc32, itertools.chain.from_iterable(words)), dtype=np.uint32, count=int(n.sum()))
     starts = np.concatenate(([0], np.cumsum(n)[:-1])).astype(np.int64)
     counts = np.maximum(n - size + 1, 1)
     out = np.empty(int(counts.sum()), dtype=np.uint32)
@@ -108,9 +124,10 @@ def _signature_chunk(args: tuple[Sequence[str], int, int]) -> np.ndarray:
     with np.errstate(over="ignore"):
         for start in range(0, len(texts), _VECTOR_BATCH):
             hashes, counts = shingle_hashes(texts[start : start + _VECTOR_BATCH], size)
-            permuted = _fmix(hashes, 32)[:, None] * a + b
+            permuted = np.multiply(a[:, None], _fmix(hashes, 32)[None, :])  # (num_perm, shingles): rows reduce fast
+            np.add(permuted, b[:, None], out=permuted)
             offsets = np.concatenate(([0], np.cumsum(counts)[:-1]))
-            out[start : start + len(counts)] = np.minimum.reduceat(permuted, offsets, axis=0)
+            out[start : start + len(counts)] = np.minimum.reduceat(permuted, offsets, axis=1).T
     return out
 
 
@@ -134,8 +151,11 @@ def minhash_signatures(
         return _signature_chunk((texts, num_perm, shingle_size))
     step = max(1_000, len(texts) // (workers * 8))
     chunks = [(texts[i : i + step], num_perm, shingle_size) for i in range(0, len(texts), step)]
+    out = np.empty((len(texts), num_perm), dtype=np.uint32)
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        return np.vstack(list(pool.map(_signature_chunk, chunks)))
+        for i, chunk in zip(range(0, len(texts), step), pool.map(_signature_chunk, chunks), strict=True):
+            out[i : i + len(chunk)] = chunk  # filled as chunks arrive: no second copy of the whole array
+    return out
 
 
 def _lean(row: np.ndarray) -> LeanMinHash:
@@ -143,7 +163,10 @@ def _lean(row: np.ndarray) -> LeanMinHash:
 
 
 def build_lsh(signatures: np.ndarray, threshold: float, keys: Sequence[Hashable] | None = None) -> MinHashLSH:
-    """An LSH index over the signatures, keyed by row number unless ``keys`` are given."""
+    """A ``MinHashLSH`` index over the signatures, keyed by row number unless ``keys`` are given.
+
+    ``similar_pairs`` no longer uses it (it bands in numpy); it is the reference its test compares to.
+    """
     lsh = MinHashLSH(threshold=threshold, num_perm=signatures.shape[1])
     with lsh.insertion_session() as session:
         for i, row in enumerate(signatures):
@@ -151,33 +174,75 @@ def build_lsh(signatures: np.ndarray, threshold: float, keys: Sequence[Hashable]
     return lsh
 
 
+def lsh_bands(threshold: float, num_perm: int) -> list[tuple[int, int]]:
+    """``MinHashLSH``'s column ranges (bands) for ``threshold``: its own parameter choice."""
+    bands, rows = _optimal_param(threshold, num_perm, 0.5, 0.5)
+    return [(k * rows, (k + 1) * rows) for k in range(bands)]
+
+
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _band_keys(signatures: np.ndarray, start: int, end: int) -> np.ndarray:
+    """A uint64 key per row of one band (equal bands, equal keys; other collisions are checked later)."""
+    key = np.zeros(len(signatures), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for col in range(start, end):
+            key ^= signatures[:, col].astype(np.uint64)
+            key *= _MIX
+            key ^= key >> np.uint64(29)
+    return key
+
+
+def _bucket_pairs(keys: np.ndarray) -> np.ndarray:
+    """Codes ``i * n + j`` (``i < j``) of the rows that share a key."""
+    n = len(keys)
+    order = np.argsort(keys, kind="stable")
+    ranked = keys[order]
+    same = ranked[1:] == ranked[:-1]
+    if not same.any():
+        return np.empty(0, dtype=np.int64)
+    edge = np.flatnonzero(np.diff(np.concatenate(([False], same, [False])).astype(np.int8)))
+    firsts, lasts = edge[::2], edge[1::2]  # runs of equal keys, as positions in sorted order
+    in_run = np.zeros(n, dtype=bool)
+    in_run[:-1] |= same
+    in_run[1:] |= same
+    pos = np.flatnonzero(in_run)
+    after = np.repeat(lasts, lasts - firsts + 1) - pos  # later members of its run
+    left = np.repeat(pos, after)
+    step = np.arange(len(left)) - np.repeat(np.cumsum(after) - after, after) + 1
+    i, j = order[left], order[left + step]
+    return np.minimum(i, j).astype(np.int64) * n + np.maximum(i, j)
+
+
 def similar_pairs(signatures: np.ndarray, threshold: float) -> list[tuple[int, int]]:
     """Row pairs ``(i, j)``, ``i < j``, whose estimated Jaccard similarity is at least ``threshold``.
 
-    Candidates come from ``MinHashLSH``; each is verified on the signatures (vectorised). A
-    threshold of 1 (which LSH cannot band) pairs rows with identical signatures.
+    Candidates are ``MinHashLSH``'s (rows equal on every column of at least one of its bands, with
+    its band choice), found by sorting a key per band in numpy instead of a dict insert and query
+    per row; each is checked on the signatures (band really equal, then estimated Jaccard). A
+    test checks the pairs equal those of ``MinHashLSH`` queries. A threshold of 1 (which LSH
+    cannot band) pairs rows with identical signatures.
     """
     if threshold >= 1.0:
         same: dict[bytes, list[int]] = {}
         for i, row in enumerate(signatures):
             same.setdefault(row.tobytes(), []).append(i)
         return sorted((g[0], j) for g in same.values() for j in g[1:])
-    lsh = build_lsh(signatures, threshold)
-    left: list[int] = []
-    right: list[int] = []
-    for i, row in enumerate(signatures):  # LeanMinHash views made on the fly: a million objects would cost GBs
-        for j in lsh.query(_lean(row)):
-            if j > i:
-                left.append(i)
-                right.append(j)
-    if not left:
+    n = len(signatures)
+    bands = lsh_bands(threshold, signatures.shape[1])
+    codes = np.unique(np.concatenate([_bucket_pairs(_band_keys(signatures, s, e)) for s, e in bands]))
+    if not codes.size:
         return []
-    first, second = np.asarray(left), np.asarray(right)
+    first, second = codes // n, codes % n
     keep = np.empty(len(first), dtype=bool)
+    banded = bands[-1][1]
     for k in range(0, len(first), 65_536):
         chunk = slice(k, k + 65_536)
-        keep[chunk] = (signatures[first[chunk]] == signatures[second[chunk]]).mean(axis=1) >= threshold
-    return sorted(zip(first[keep].tolist(), second[keep].tolist(), strict=True))
+        equal = signatures[first[chunk]] == signatures[second[chunk]]
+        band_hit = equal[:, :banded].reshape(len(equal), len(bands), -1).all(axis=2).any(axis=1)
+        keep[chunk] = band_hit & (equal.mean(axis=1) >= threshold)
+    return list(zip(first[keep].tolist(), second[keep].tolist(), strict=True))
 
 
 def _components(n: int, pairs: list[tuple[int, int]]) -> list[list[int]]:

@@ -79,3 +79,36 @@ def test_gate_keeps_current_on_the_good_version(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     verdict = json.loads(result.stdout)
     assert verdict["action"] == "warned" and verdict["current"] == "v1" and not verdict["passed"]
+
+
+def test_ingest_and_gate_never_serves_a_degraded_version(tmp_path, monkeypatch):
+    """Regression: ingestion moved CURRENT on publish, so a bad version was served until the gate ran."""
+    from flows.serving import ingest_and_gate
+
+    source = tmp_path / "docs"
+    index = IndexParams(db=str(tmp_path / "lancedb"), docs_per_batch=8)
+    retrieval_set = tmp_path / "retrieval.jsonl"
+    retrieval_set.write_text("".join(json.dumps({"id": i, "text": t, "relevant": [d]}) + "\n" for i, t, d in QUERIES))
+    gate = GateParams(retrieval_set=str(retrieval_set), k=1, bootstrap_samples=200, report_dir=str(tmp_path / "reports"))
+    root = versions.manifest_root(index)
+
+    write_corpus(source, degraded=False)
+    report, verdict = ingest_and_gate(IngestParams(source_dir=str(source), index=index), gate)
+    assert report.version == "v1" and verdict.action == "promoted"
+    assert versions.read_pointer(root, versions.CURRENT) == "v1"
+
+    write_corpus(source, degraded=True)
+    seen_current = []
+    original = versions.publish_manifest
+
+    def spy(*args, **kwargs):
+        original(*args, **kwargs)
+        seen_current.append(versions.read_pointer(root, versions.CURRENT))
+
+    monkeypatch.setattr(versions, "publish_manifest", spy)
+    report, verdict = ingest_and_gate(IngestParams(source_dir=str(source), index=index), gate)
+    assert report.version == "v2" and verdict.action == "held_back"
+    assert seen_current == ["v1"]  # v2 was never CURRENT, not even between publish and gate
+    assert versions.read_pointer(root, versions.CURRENT) == "v1" and versions.read_pointer(root, versions.LATEST) == "v2"
+    again, verdict = ingest_and_gate(IngestParams(source_dir=str(source), index=index), gate)
+    assert not again.published and verdict is None

@@ -115,3 +115,30 @@ def test_dedupe_command_writes_kept_lines_and_clusters(tmp_path: Path) -> None:
     clusters = [json.loads(x) for x in (tmp_path / "clusters.jsonl").read_text().splitlines()]
     assert [(c["members"], c["kept"]) for c in clusters] == [([1, 4], 1), ([1, 3], 1)]
     assert all(set(c) >= {"cluster", "members", "kept"} for c in clusters)
+
+
+def test_numpy_banding_finds_the_pairs_of_minhashlsh() -> None:
+    """``similar_pairs`` bands in numpy; its pairs are those of datasketch's MinHashLSH queries."""
+    from bench.bench_dedupe import synthetic_texts
+    from tasks.dataset.dedupe import _lean, build_lsh, similar_pairs
+
+    texts = synthetic_texts(3_000, seed=3, near_rate=0.3) + [BASE] * 4 + [OTHER + " x"] * 3
+    for threshold, num_perm in ((0.8, 128), (0.5, 64), (0.9, 128)):
+        signatures = minhash_signatures(texts, num_perm, 3, workers=1)
+        lsh = build_lsh(signatures, threshold)
+        reference = sorted(
+            (i, j)
+            for i, row in enumerate(signatures)
+            for j in lsh.query(_lean(row))
+            if j > i and (signatures[i] == signatures[j]).mean() >= threshold
+        )
+        assert len(reference) > 100
+        assert similar_pairs(signatures, threshold) == reference
+
+
+def test_ascii_fast_path_gives_the_same_words() -> None:
+    from tasks.dataset.dedupe import _PUNCT, _words, normalise
+
+    for code in [*range(128), 0xE9, 0x2028, 0xFF21]:
+        text = f"Ab{chr(code)}Cd  x_Y <PERSON_1> 42!"
+        assert _words(text) == [w.encode() for w in _PUNCT.sub(" ", normalise(text)).split()]
