@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import shutil
 import sys
 import tempfile
@@ -21,26 +20,10 @@ from pathlib import Path
 from bench.corpus import generate_corpus
 from schemas.params import IndexParams, IngestParams, load_params
 from tasks.search import open_corpus, search
+from tasks.serving.gate import ndcg_at, ranked_documents, recall_at
 
 EVAL_SET = Path("data/sample/eval/retrieval.jsonl")
 MODES = ("vector", "fts", "hybrid")
-
-
-def recall_at_k(ranked_docs: list[str], relevant: set[str], k: int) -> float:
-    """Share of the relevant documents found in the first k distinct documents."""
-    return len(set(ranked_docs[:k]) & relevant) / len(relevant)
-
-
-def ndcg_at_k(ranked_docs: list[str], relevant: set[str], k: int) -> float:
-    """Binary-relevance nDCG over the first k distinct documents."""
-    dcg = sum(1 / math.log2(rank + 2) for rank, doc in enumerate(ranked_docs[:k]) if doc in relevant)
-    ideal = sum(1 / math.log2(rank + 2) for rank in range(min(len(relevant), k)))
-    return dcg / ideal
-
-
-def distinct_docs(doc_ids: list[str]) -> list[str]:
-    """Documents in rank order, each once (several chunks of one document count once)."""
-    return list(dict.fromkeys(doc_ids))
 
 
 def evaluate(index: IndexParams, k: int) -> dict[str, dict[str, float]]:
@@ -50,10 +33,10 @@ def evaluate(index: IndexParams, k: int) -> dict[str, dict[str, float]]:
     scores = {}
     for mode in MODES:
         results = search(corpus, [q["text"] for q in queries], k=k * 5, mode=mode)
-        ranked = [distinct_docs([hit.doc_id for hit in hits]) for hits in results]
+        ranked = [ranked_documents(hits) for hits in results]
         scores[mode] = {
-            f"recall@{k}": sum(recall_at_k(r, set(q["relevant"]), k) for r, q in zip(ranked, queries)) / len(queries),
-            f"ndcg@{k}": sum(ndcg_at_k(r, set(q["relevant"]), k) for r, q in zip(ranked, queries)) / len(queries),
+            f"recall@{k}": sum(recall_at(r, set(q["relevant"]), k) for r, q in zip(ranked, queries)) / len(queries),
+            f"ndcg@{k}": sum(ndcg_at(r, set(q["relevant"]), k) for r, q in zip(ranked, queries)) / len(queries),
             "hit@1": sum(bool(r) and r[0] in q["relevant"] for r, q in zip(ranked, queries)) / len(queries),
         }
     return scores
