@@ -1,7 +1,8 @@
 """Dedupe throughput and peak memory at 10k / 100k / 1M synthetic examples.
 
-Signatures (``MinHash.bulk`` in worker processes) and LSH (index build + query + pair
-verification) are timed separately; each scale runs in a fresh process so its peak RSS is its own.
+Signatures (``minhash_signatures``: MinHash in numpy, in worker processes) and LSH
+(``similar_pairs``: numpy banding with ``MinHashLSH``'s bands + pair verification) are timed
+separately; each scale runs in a fresh process so its peak RSS is its own.
 
     .venv/bin/python bench/bench_dedupe.py --sizes 10000 100000 1000000 [--workers 2]
 """

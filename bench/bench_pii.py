@@ -3,7 +3,8 @@
 Throughput, on the same texts, with the same recognizers (texts whose findings differ are counted):
   * baseline: a plain ``AnalyzerEngine`` (full spaCy pipeline) and one ``analyze`` call per text;
   * ours: ``tasks.dataset.redact.analyze_texts``: distinct texts once, ``nlp.pipe`` batches, the
-    dependency parser skipped, worker processes for large inputs.
+    dependency parser skipped, worker processes (forked from 400 distinct texts when the caller
+    runs no other thread, else spawned from 20,000).
 Two text sets: distinct labelled texts (batching alone) and the message stream of generated logs
 (system prompts and duplicates repeat, as in real logs).
 
@@ -105,7 +106,7 @@ def main() -> None:
     parser.add_argument("--texts", type=int, default=2000)
     parser.add_argument("--log-lines", type=int, default=1000)
     parser.add_argument("--labelled", type=int, default=600)
-    parser.add_argument("--workers", type=int, default=0, help="0: automatic (cores for 4,000+ distinct texts)")
+    parser.add_argument("--workers", type=int, default=0, help="0: automatic (see analyze_texts)")
     args = parser.parse_args()
     params = RedactParams(workers=args.workers)
     report = {

@@ -11,9 +11,12 @@ Three offline/recall fixes are made here:
   (``JOHN SMITH``: spaCy's small model misses them) get recognizers of their own.
 
 Throughput comes from ``nlp.pipe`` (presidio's ``process_batch``) over the unique texts of a
-batch; each text's ``NlpArtifacts`` is then handed to ``AnalyzerEngine.analyze``, so the findings
-are the ones a per-text ``analyze`` call gives. Placeholders are numbered per example: the same
-value is ``<PERSON_1>`` in every message of one example.
+batch (and over the title-cased copies the capitalised-name recognizer needs); each text's
+``NlpArtifacts`` is then handed to ``AnalyzerEngine.analyze``, so the findings are the ones a
+per-text ``analyze`` call gives. Large inputs are split over worker processes: forked (cheap, the
+analyzer inherited) when the caller runs no other thread, else spawned (a re-import each).
+Placeholders are numbered per example: the same value is ``<PERSON_1>`` in every message of one
+example.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import functools
 import multiprocessing
 import os
 import re
+import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -43,6 +47,10 @@ LANGUAGE = "en"
 PARALLEL_MIN_TEXTS = 20_000
 """Below this many distinct texts one process is faster: each worker re-imports presidio, which imports
 torch and transformers (about 1 GB and 10-15 s here)."""
+_PRIME_CHUNK = 4_096
+FORK_MIN_TEXTS = 400
+"""The same threshold where workers are forked (a single-threaded caller): they inherit the loaded
+analyzer, so starting one costs milliseconds, not a re-import."""
 _OFFLINE_TLD = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True)
 IGNORED_SPACY_LABELS = (
     "CARDINAL",
@@ -126,27 +134,46 @@ class CapitalisedNameRecognizer(EntityRecognizer):
 
     def __init__(self, nlp) -> None:
         self._nlp = nlp
+        self._primed: dict[str, list[tuple[str, int, int]]] = {}
         super().__init__(supported_entities=["PERSON"], name="CapitalisedNameRecognizer", supported_language=LANGUAGE)
 
     def load(self) -> None:
         """Nothing to load: the spaCy pipeline is shared with the NLP engine."""
 
+    def _cased(self, text: str) -> tuple[str, list[tuple[int, int]]]:
+        runs = [m.span() for m in self._RUN.finditer(text)]
+        cased = list(text)
+        for start, end in runs:
+            cased[start:end] = text[start:end].title()
+        return "".join(cased), runs
+
+    def prime(self, texts: Iterable[str], batch_size: int) -> None:
+        """Run spaCy over the title-cased copies of ``texts`` in ``nlp.pipe`` batches, for ``analyze``."""
+        copies = list(dict.fromkeys(c for c, runs in map(self._cased, texts) if runs))
+        for copy, doc in zip(copies, self._nlp.pipe(copies, batch_size=batch_size), strict=True):
+            self._primed[copy] = [(e.label_, e.start_char, e.end_char) for e in doc.ents]
+
+    def unprime(self) -> None:
+        """Forget what ``prime`` computed."""
+        self._primed.clear()
+
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
         """PERSON findings inside runs of capitalised words."""
-        runs = [m.span() for m in self._RUN.finditer(text)]
-        if not runs or "PERSON" not in entities:
+        if "PERSON" not in entities:
             return []
-        cased = list(text)
-        for start, end in runs:
-            cased[start:end] = text[start:end].title()
-        doc = self._nlp("".join(cased))
-        results = []
-        for ent in doc.ents:
-            if ent.label_ == "PERSON" and any(s <= ent.start_char and ent.end_char <= e for s, e in runs):
-                results.append(RecognizerResult("PERSON", ent.start_char, ent.end_char, 0.7))
-        return results
+        cased, runs = self._cased(text)
+        if not runs:
+            return []
+        ents = self._primed.get(cased)
+        if ents is None:
+            ents = [(e.label_, e.start_char, e.end_char) for e in self._nlp(cased).ents]
+        return [
+            RecognizerResult("PERSON", start, end, 0.7)
+            for label, start, end in ents
+            if label == "PERSON" and any(s <= start and end <= e for s, e in runs)
+        ]
 
 
 def build_analyzer(skip_parser: bool = True, extra_recognizers: bool = True) -> AnalyzerEngine:
@@ -199,9 +226,19 @@ def _analyze_unique(unique: Sequence[str], params: RedactParams) -> dict[str, li
     """Findings of distinct texts, spaCy run over them with ``nlp.pipe``."""
     analyzer = load_analyzer(params.skip_parser)
     findings: dict[str, list[RecognizerResult]] = {}
-    artifacts = analyzer.nlp_engine.process_batch(list(unique), language=LANGUAGE, batch_size=params.batch_size)
-    for text, nlp_artifacts in artifacts:
-        findings[text] = analyzer.analyze(text=text, nlp_artifacts=nlp_artifacts, **_analyze_kwargs(params))
+    capitalised = [r for r in analyzer.registry.recognizers if isinstance(r, CapitalisedNameRecognizer)]
+    for start in range(0, len(unique), _PRIME_CHUNK):  # chunks: the primed copies stay few
+        chunk = list(unique[start : start + _PRIME_CHUNK])
+        for recognizer in capitalised:
+            if "PERSON" in params.entities:
+                recognizer.prime(chunk, params.batch_size)
+        try:
+            artifacts = analyzer.nlp_engine.process_batch(chunk, language=LANGUAGE, batch_size=params.batch_size)
+            for text, nlp_artifacts in artifacts:
+                findings[text] = analyzer.analyze(text=text, nlp_artifacts=nlp_artifacts, **_analyze_kwargs(params))
+        finally:
+            for recognizer in capitalised:
+                recognizer.unprime()
     return findings
 
 
@@ -218,6 +255,11 @@ def _worker_chunk(args: tuple[list[str], RedactParams]) -> list[list[tuple[str, 
     texts, params = args
     findings = _analyze_unique(texts, params)
     return [[(r.entity_type, r.start, r.end, r.score) for r in findings[t]] for t in texts]
+
+
+def _can_fork() -> bool:
+    """Forking is safe here: the platform has it and this process runs no other Python thread."""
+    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
 
 
 def analyze_texts(
@@ -237,13 +279,18 @@ def analyze_texts(
     if not batched:
         analyzer = load_analyzer(params.skip_parser)
         return {text: analyzer.analyze(text=text, **_analyze_kwargs(params)) for text in unique}
-    workers = params.workers or ((os.cpu_count() or 1) if len(unique) >= PARALLEL_MIN_TEXTS else 1)
+    forking = _can_fork()
+    minimum = FORK_MIN_TEXTS if forking else PARALLEL_MIN_TEXTS
+    workers = params.workers or ((os.cpu_count() or 1) if len(unique) >= minimum else 1)
     if workers <= 1 or len(unique) < 2 * workers:
         return _analyze_unique(unique, params)
     step = -(-len(unique) // (workers * 4))
     chunks = [(unique[i : i + step], params) for i in range(0, len(unique), step)]
     findings: dict[str, list[RecognizerResult]] = {}
-    context = multiprocessing.get_context("spawn")  # never fork a process that runs threads (Prefect does)
+    if forking:
+        load_analyzer(params.skip_parser)  # built once here; forked workers inherit it
+    # Fork only a single-threaded process (a forked thread's locks stay held); else spawn (Prefect runs threads).
+    context = multiprocessing.get_context("fork" if forking else "spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         for (chunk, _), results in zip(chunks, pool.map(_worker_chunk, chunks), strict=True):
             for text, found in zip(chunk, results, strict=True):

@@ -123,3 +123,19 @@ def test_redact_command_keeps_other_fields_and_order(tmp_path: Path) -> None:
     assert out[0]["text"] == "Call <PERSON_1> on <PHONE_NUMBER_1>." and out[0]["keep"] == "Maria"
     assert out[1] == rows[1] and out[2] == rows[2]
     assert out[3] == {"_redact_error": "invalid_json", "_line": 4}
+
+
+def test_workers_fork_only_when_no_other_thread_runs(monkeypatch) -> None:
+    """Forked workers (single-threaded caller) and spawned ones give the same findings."""
+    import threading
+
+    from tasks.dataset import redact
+
+    texts = [t.text for t in labelled_pii_texts(12, seed=21)]
+    key = lambda rs: sorted((r.entity_type, r.start, r.end, round(r.score, 3)) for r in rs)  # noqa: E731
+    single = {t: key(r) for t, r in analyze_texts(texts, PARAMS).items()}
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    assert redact._can_fork()
+    assert {t: key(r) for t, r in analyze_texts(texts, RedactParams(workers=2)).items()} == single
+    monkeypatch.setattr(threading, "active_count", lambda: 3)
+    assert not redact._can_fork()
