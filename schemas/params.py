@@ -179,7 +179,9 @@ class RedactParams(StageParams):
     batch_size: int = Field(64, ge=1, description="Texts per spaCy nlp.pipe batch.")
     allow_list: list[str] = Field(default_factory=list, description="Exact strings never redacted.")
     workers: int = Field(
-        0, ge=0, description="Analyzer processes; 0: worker processes: forked from 400 distinct texts when the caller runs no other thread, else spawned from 20,000, else one."
+        0, ge=0,
+        description="Analyzer processes. 0: automatic (two forked workers from 400 distinct texts when the "
+        "caller runs no other thread, spawned workers from 20,000, else one process).",
     )
     skip_parser: bool = Field(
         True,
