@@ -12,6 +12,7 @@ import typer
 
 from schemas.params import IndexParams, IngestParams, ServingParams, load_params
 from schemas.search import QueryLine, QueryResult, SearchMode
+from tasks.versions import manifest_root
 
 DbOption = Annotated[Optional[str], typer.Option("--db", help="LanceDB URI (default from params.yaml: data/lancedb).")]
 TableOption = Annotated[Optional[str], typer.Option("--table", help="Chunks table (default from params.yaml).")]
@@ -56,7 +57,12 @@ def register(app: typer.Typer) -> None:
         if not Path(params.source_dir).is_dir():
             fail(f"source folder not found: {params.source_dir}")
         if version_name:
-            params = params.model_copy(update={"version_name": version_name})
+            try:
+                params = IngestParams.model_validate({**params.model_dump(), "version_name": version_name})
+            except ValueError as error:
+                fail(f"bad --version-name {version_name!r}: letters, digits, '.', '_' and '-' only ({error.errors()[0]['msg']})")
+            if (manifest_root(params.index) / f"{version_name}.json").exists():
+                fail(f"corpus version {version_name!r} is already published; pick another name")
         verdict = None
         with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
             if gate:
@@ -87,7 +93,7 @@ def register(app: typer.Typer) -> None:
         db: DbOption = None,
         table: TableOption = None,
         version: Annotated[Optional[str], typer.Option("--version", help="Corpus version tag (default: CURRENT).")] = None,
-        mode: Annotated[Optional[str], typer.Option("--mode", help="vector, fts or hybrid (default: hybrid).")] = None,
+        mode: Annotated[Optional[str], typer.Option("--mode", help="vector, fts or hybrid (default: fts, measured best).")] = None,
         queries: Annotated[Optional[Path], typer.Option("--queries", help="JSONL file of {\"id\", \"text\"} lines.")] = None,
         as_json: JsonOption = False,
     ) -> None:

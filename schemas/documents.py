@@ -18,6 +18,7 @@ class SourceDocument(_Record):
     path: str = Field(description="Absolute path on this machine (never stored in a manifest).")
     content_hash: str = Field(description="sha256 of the file's bytes.")
     size_bytes: int
+    read_error: str | None = Field(None, description="Why the file could not be read at discovery, if it could not.")
 
 
 class Element(_Record):

@@ -104,7 +104,10 @@ class IngestParams(StageParams):
     """Everything the ingestion flow needs."""
 
     source_dir: str = Field("data/sample/docs", description="Folder of documents to ingest.")
-    version_name: str | None = Field(None, description="Name for the published corpus version; empty: v1, v2, ...")
+    version_name: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+        description="Name for the published corpus version (letters, digits, '.', '_', '-'); empty: v1, v2, ...",
+    )
     extract: ExtractParams = Field(default_factory=ExtractParams)
     chunk: ChunkParams = Field(default_factory=ChunkParams)
     embed: EmbedParams = Field(default_factory=EmbedParams)
@@ -272,7 +275,7 @@ class GateParams(StageParams):
         "data/sample/eval/retrieval.jsonl", description="JSONL of {\"id\", \"text\", \"relevant\": [doc_ids]}."
     )
     k: int = Field(10, ge=1, le=1000, description="Cut-off for recall@k and MRR (nDCG is always @10).")
-    mode: Literal["vector", "fts", "hybrid"] = Field("hybrid", description="Search mode evaluated.")
+    mode: Literal["vector", "fts", "hybrid"] = Field("fts", description="Search mode evaluated (the search default).")
     tolerance: float = Field(
         0.05, ge=0, lt=1, description="A metric regresses when it falls below baseline x (1 - tolerance)."
     )

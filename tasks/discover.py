@@ -23,7 +23,8 @@ def discover_documents(source_dir: str | Path) -> list[SourceDocument]:
     """List every regular file under ``source_dir`` (hidden files and folders skipped), sorted by id.
 
     The document id is the path relative to ``source_dir`` with '/' separators, so it is the
-    same on every machine and stable across runs.
+    same on every machine and stable across runs (bytes of a name that are not UTF-8 appear as
+    ``\\xNN``). A file that cannot be read is listed with ``read_error`` and fails in extraction.
 
     Raises:
         NotADirectoryError: when ``source_dir`` is not a folder.
@@ -36,10 +37,9 @@ def discover_documents(source_dir: str | Path) -> list[SourceDocument]:
         relative = path.relative_to(root)
         if any(part.startswith(".") for part in relative.parts) or not path.is_file():
             continue
-        documents.append(SourceDocument(
-            doc_id=relative.as_posix(),
-            path=str(path),
-            content_hash=file_sha256(path),
-            size_bytes=path.stat().st_size,
-        ))
+        doc_id = relative.as_posix().encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        try:
+            documents.append(SourceDocument(doc_id=doc_id, path=str(path), content_hash=file_sha256(path), size_bytes=path.stat().st_size))
+        except OSError as error:  # unreadable or gone since listing: fails this document only
+            documents.append(SourceDocument(doc_id=doc_id, path=str(path), content_hash="", size_bytes=0, read_error=f"unreadable: {error.strerror or error}"))
     return documents

@@ -34,7 +34,8 @@ class ExtractionError(Exception):
 def decode_text(data: bytes) -> tuple[str, str]:
     """Decode bytes of a text document, detecting its encoding.
 
-    A BOM wins, then strict UTF-8, then BOM-less UTF-16 (many NUL bytes), then Windows-1252
+    A BOM wins, then BOM-less UTF-16 (many NUL bytes; other NUL bytes mean binary content), then
+    strict UTF-8, then Windows-1252
     (what browsers read for "Latin-1" labels too), then ISO-8859-1, which decodes any byte.
 
     Returns:
@@ -46,10 +47,6 @@ def decode_text(data: bytes) -> tuple[str, str]:
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             return data.decode(encoding), encoding
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
     if data.count(b"\x00") > len(data) // 4:
         encoding = "utf-16-le" if data[1:2] == b"\x00" else "utf-16-be"
         try:
@@ -58,6 +55,10 @@ def decode_text(data: bytes) -> tuple[str, str]:
             raise ExtractionError(f"undecodable text: looks like UTF-16 but is not ({error})") from error
     if b"\x00" in data:
         raise ExtractionError("binary content: not a text file (NUL bytes outside UTF-16)")
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
     try:
         return data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError:
@@ -166,6 +167,8 @@ def extract_document(source: SourceDocument, params: ExtractParams) -> Extracted
     def failed(reason: str, encoding: str | None = None) -> ExtractedDocument:
         return ExtractedDocument(source=source, status=DocumentStatus.FAILED, errors=(reason,), encoding=encoding)
 
+    if source.read_error:
+        return failed(source.read_error)
     if suffix not in SUPPORTED_SUFFIXES:
         return failed(f"unsupported type: {suffix or 'no extension'}")
     if source.size_bytes > limit:

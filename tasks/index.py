@@ -37,12 +37,24 @@ def open_for_writing(db: lancedb.DBConnection, name: str, dimension: int, publis
     """
     if published_tag is None:
         if table_exists(db, name):
+            tags = sorted(db.open_table(name).tags.list())
+            if tags:
+                raise LookupError(
+                    f"table {name!r} has published versions ({', '.join(tags[:5])}) but no manifests were found: "
+                    "point index.manifest_dir at them, or use another table"
+                )
             log.warning("dropping table %r: it holds no published version (an earlier run did not finish)", name)
             db.drop_table(name)
         return db.create_table(name, schema=chunk_table_schema(dimension))
     if not table_exists(db, name):
         raise LookupError(f"corpus version {published_tag} is published but table {name!r} is missing from the database")
     table = db.open_table(name)
+    existing = table.schema.field("vector").type.list_size
+    if existing != dimension:
+        raise ValueError(
+            f"table {name!r} holds {existing}-dimensional vectors but the model gives {dimension}: "
+            "ingest into another table (--table) to keep the published versions"
+        )
     published = table.tags.get_version(published_tag)
     if table.version != published:
         log.warning("rolling table %r back from unpublished version %d to %s (v%d)", name, table.version, published_tag, published)

@@ -130,10 +130,10 @@ def publish(params: IngestParams, result: RunResult, parent: CorpusManifest | No
     The version exists for readers only once its manifest and pointers are written; a run that
     dies before that leaves the last published version as it was.
     """
-    table = index.connect(params.index.db).open_table(params.index.table)
-    index.refresh_indexes(table)
-    index.compact(table)
-    table = index.connect(params.index.db).open_table(params.index.table)
+    db = index.connect(params.index.db)
+    index.compact(db.open_table(params.index.table))
+    index.refresh_indexes(db.open_table(params.index.table))
+    table = db.open_table(params.index.table)
     manifest = CorpusManifest(
         version=result.version,
         table=params.index.table,

@@ -117,7 +117,26 @@ def split_sentences(texts: list[str]) -> list[list[str]]:
     ``sent_tokenize`` uses, with the same boundaries on prose.
     """
     nlp = _sentence_pipeline()
-    return [[sentence.text for sentence in doc.sents] for doc in nlp.pipe(texts, batch_size=256)]
+    pieces, owners = [], []
+    for owner, text in enumerate(texts):
+        for piece in _spans_within(text, nlp.max_length // 2):
+            pieces.append(piece)
+            owners.append(owner)
+    sentences: list[list[str]] = [[] for _ in texts]
+    for owner, doc in zip(owners, nlp.pipe(pieces, batch_size=256)):
+        sentences[owner].extend(sentence.text for sentence in doc.sents)
+    return sentences
+
+
+def _spans_within(text: str, limit: int) -> list[str]:
+    """Cut a text longer than ``limit`` characters at whitespace so spaCy accepts every piece."""
+    pieces = []
+    while len(text) > limit:
+        cut = text.rfind(" ", 0, limit)
+        cut = cut if cut > 0 else limit
+        pieces.append(text[:cut])
+        text = text[cut:]
+    return pieces + [text]
 
 
 @functools.cache

@@ -40,7 +40,8 @@ def plan_ingest(
 
     Unchanged documents (same bytes, same pipeline) are skipped before extraction; a document
     that failed before with the same bytes fails again without being re-read. With
-    ``cleanup='full'`` documents missing from the source are removed; ``'incremental'`` keeps them.
+    ``cleanup='full'`` documents missing from the source are removed; ``'incremental'`` keeps them,
+    except after a model, chunker or extraction change, when every kept chunk would be stale.
     """
     rebuild_all = parent is None or parent.pipeline_fingerprint != fingerprint
     parent_documents = dict(parent.documents) if parent else {}
@@ -56,7 +57,8 @@ def plan_ingest(
         else:
             to_process.append(source)
     missing = sorted(set(parent_documents) - {source.doc_id for source in sources})
-    removed = missing if cleanup == "full" else []
+    # after a pipeline change, kept chunks would mix two embedding spaces: missing documents go too
+    removed = missing if cleanup == "full" or (rebuild_all and parent is not None) else []
     kept_ids = [source.doc_id for source in unchanged] + [f.doc_id for f in known_failures] + ([] if removed else missing)
     carried = {doc_id: parent_documents[doc_id] for doc_id in kept_ids if doc_id in parent_documents}
     return IngestPlan(to_process, unchanged, known_failures, removed, rebuild_all, parent_documents, carried)
@@ -101,8 +103,7 @@ def settle_batch(chunked: Sequence[ChunkedDocument], plan: IngestPlan) -> BatchO
             status=item.extracted.status.value,
         )
         (changed if previous else added).append(source.doc_id)
-        if previous:
-            deleted.append(source.doc_id)
+        deleted.append(source.doc_id)  # also for new documents: a retried write never duplicates rows
     return BatchOutcome(documents, added, changed, failed, partial, stale, deleted)
 
 

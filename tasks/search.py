@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from lancedb.rerankers import LinearCombinationReranker
 
 from schemas.corpus import CorpusManifest
@@ -14,26 +17,37 @@ from schemas.search import SearchHit, SearchMode
 from tasks import index, versions
 from tasks.embed import Embedder, load_embedder
 
-DEFAULT_MODE: SearchMode = "hybrid"
+DEFAULT_MODE: SearchMode = "fts"
+"""Measured best on the labelled set (docs/benchmarks.md); hybrid and vector are a flag away."""
 _COLUMNS = ["doc_id", "chunk_id", "text"]
 HYBRID_CANDIDATES = 2
 HYBRID_VECTOR_WEIGHT = 0.3
-"""Share of the vector score in hybrid search (the rest is BM25); measured best of the fusions
-tried on the labelled set, see docs/benchmarks.md."""
+"""Share of the vector score in hybrid search (the rest is BM25, divided by the query's best)."""
 _FUSION = LinearCombinationReranker(weight=HYBRID_VECTOR_WEIGHT, return_score="relevance")
 
 
 @dataclass(frozen=True)
 class Corpus:
-    """A published corpus version opened for reading, with the model that embedded it."""
+    """A published corpus version opened for reading; its model loads on first vector search."""
 
     manifest: CorpusManifest
     table: object
-    embedder: Embedder
+
+    @functools.cached_property
+    def embedder(self) -> Embedder:
+        """The model that embedded this version, refused if its weights differ from the manifest's."""
+        embed = self.manifest.embed
+        embedder = load_embedder(EmbedParams(model=embed.model, batch_size=embed.batch_size, device=embed.device))
+        if embedder.info.fingerprint != self.manifest.model.fingerprint:
+            raise ValueError(
+                f"model {self.manifest.model.name!r} loaded here has other weights than the one that built "
+                f"{self.manifest.version} ({embedder.info.fingerprint[:12]} != {self.manifest.model.fingerprint[:12]})"
+            )
+        return embedder
 
 
 def open_corpus(params: IndexParams, version: str | None = None) -> Corpus:
-    """Open ``version`` (default: CURRENT) at its tagged table version and load its model.
+    """Open ``version`` (default: CURRENT) at its tagged table version.
 
     Raises:
         versions.VersionNotFound: when the version was never published.
@@ -42,13 +56,7 @@ def open_corpus(params: IndexParams, version: str | None = None) -> Corpus:
     manifest = versions.read_manifest(root, versions.resolve_version(root, version))
     table = index.connect(params.db).open_table(params.table)
     table.checkout(manifest.version)
-    embedder = load_embedder(EmbedParams(model=manifest.embed.model, batch_size=manifest.embed.batch_size, device=manifest.embed.device))
-    if embedder.info.fingerprint != manifest.model.fingerprint:
-        raise ValueError(
-            f"model {manifest.model.name!r} loaded here has other weights than the one that built {manifest.version} "
-            f"({embedder.info.fingerprint[:12]} != {manifest.model.fingerprint[:12]})"
-        )
-    return Corpus(manifest=manifest, table=table, embedder=embedder)
+    return Corpus(manifest=manifest, table=table)
 
 
 def _hits(rows: list[dict], score) -> list[SearchHit]:
@@ -61,6 +69,15 @@ def _vector_query(corpus: Corpus, vector: np.ndarray, limit: int):
 
 def _text_query(corpus: Corpus, text: str, limit: int):
     return corpus.table.search(text, query_type="fts").select([*_COLUMNS, "_score"]).limit(limit)
+
+
+def _max_normalised(results: pa.Table) -> pa.Table:
+    """BM25 scores divided by the best one, so they share the vector side's 0-1 range before fusion."""
+    if results.num_rows == 0:
+        return results
+    scores = results["_score"]
+    top = pc.max(scores).as_py() or 1.0
+    return results.set_column(results.schema.get_field_index("_score"), "_score", pc.divide(scores, top))
 
 
 def search_vectors(corpus: Corpus, texts: Sequence[str], vectors: np.ndarray, k: int, mode: SearchMode) -> list[list[SearchHit]]:
@@ -80,13 +97,16 @@ def search_vectors(corpus: Corpus, texts: Sequence[str], vectors: np.ndarray, k:
             fused = _FUSION.rerank_hybrid(
                 text,
                 _vector_query(corpus, vector, limit).with_row_id(True).to_arrow(),
-                _text_query(corpus, text, limit).with_row_id(True).to_arrow(),
+                _max_normalised(_text_query(corpus, text, limit).with_row_id(True).to_arrow()),
             )
             results.append(_hits(fused.slice(0, k).to_pylist(), lambda row: row["_relevance_score"]))
     return results
 
 
 def search(corpus: Corpus, texts: Sequence[str], k: int = 10, mode: SearchMode = DEFAULT_MODE) -> list[list[SearchHit]]:
-    """Embed the queries in one batch and search each; results best first."""
-    vectors = corpus.embedder.encode(list(texts)) if mode != "fts" else np.zeros((len(texts), corpus.embedder.info.dimension), np.float32)
+    """Embed the queries in one batch (not for full-text) and search each; results best first."""
+    if mode == "fts":  # no model needed
+        vectors = np.zeros((len(texts), corpus.manifest.model.dimension), np.float32)
+    else:
+        vectors = corpus.embedder.encode(list(texts))
     return search_vectors(corpus, texts, vectors, k, mode)

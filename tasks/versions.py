@@ -90,12 +90,17 @@ def resolve_version(root: Path, version: str | None) -> str:
 
 
 def list_manifests(root: Path) -> list[CorpusManifest]:
-    """Every published manifest, oldest first."""
-    manifests = [
-        CorpusManifest.model_validate_json(path.read_text(encoding="utf-8"))
-        for path in root.glob("*.json") if not path.name.startswith(".")
-    ]
-    return sorted(manifests, key=lambda manifest: (manifest.created_at, manifest.version))
+    """Every published manifest, oldest first: the chain of parents from LATEST.
+
+    A manifest file written by a run that died before moving LATEST is not part of the chain,
+    so it is never listed (and the next run overwrites it).
+    """
+    chain, version = [], read_pointer(root, LATEST)
+    while version is not None:
+        manifest = read_manifest(root, version)
+        chain.append(manifest)
+        version = manifest.parent_version
+    return chain[::-1]
 
 
 def next_version_name(root: Path, parent: CorpusManifest | None, requested: str | None) -> str:

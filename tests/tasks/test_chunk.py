@@ -116,3 +116,11 @@ def test_repeated_text_in_one_document_is_kept_once(embedder):
     result = chunk(document(elements), embedder, ChunkParams(min_tokens=0))
     assert len(result.chunks) == 1
     assert result.dropped_duplicate_chunks == 1
+
+
+def test_sentence_splitting_accepts_text_beyond_spacys_max_length():
+    """Regression: one element over 1,000,000 characters made spaCy raise E088 and crashed the run."""
+    text = "Invoices are sent monthly. " * 45_000  # about 1.2 million characters
+    sentences = split_sentences([text, "Short one. Two."])
+    assert " ".join(sentences[0]).split() == text.split()
+    assert sentences[1] == ["Short one.", "Two."]

@@ -67,6 +67,7 @@ def test_encodings_are_detected(extracted):
     ("naïve".encode("utf-8-sig"), "utf-8-sig", "naïve"),
     ("naïve".encode("utf-16-le"), "utf-16-le", "naïve"),
     ("naïve".encode("utf-16"), "utf-16", "naïve"),
+    ("Hello".encode("utf-16-le"), "utf-16-le", "Hello"),  # BOM-less ASCII UTF-16 is also valid UTF-8
     ("“naïve”".encode("cp1252"), "cp1252", "“naïve”"),
     (b"caf\xe9 \x81", "latin-1", "café \x81"),
 ])
@@ -108,3 +109,16 @@ def test_document_ids_are_relative_posix_paths_and_hidden_files_skipped(tmp_path
 def test_missing_source_folder_is_a_clear_error(tmp_path):
     with pytest.raises(NotADirectoryError, match="source folder not found"):
         discover_documents(tmp_path / "nope")
+
+
+def test_a_file_name_that_is_not_utf8_gets_an_escaped_id_and_is_indexed(tmp_path):
+    """Regression: a non-UTF-8 file name crashed chunk ids and the manifest with UnicodeEncodeError."""
+    import os
+
+    os.makedirs(tmp_path, exist_ok=True)
+    with open(os.path.join(os.fsencode(tmp_path), b"caf\xe9.txt"), "wb") as handle:
+        handle.write(b"Espresso machines need descaling every month.")
+    source = discover_documents(tmp_path)[0]
+    assert source.doc_id == "caf\\xe9.txt"
+    source.doc_id.encode("utf-8")
+    assert extract_document(source, ExtractParams()).status == DocumentStatus.SUCCESS

@@ -50,6 +50,24 @@ def test_pipeline_change_reprocesses_everything():
     assert plan.rebuild_all and [s.doc_id for s in plan.to_process] == ["a"] and plan.known_failures == []
 
 
+def test_pipeline_change_removes_missing_documents_even_with_incremental_cleanup():
+    """Regression: kept chunks of a partial source mixed two embedding spaces after a model change."""
+    plan = plan_ingest([source("a", "1")], parent({"a": "1", "d": "4"}), "other", "incremental")
+    assert plan.removed == ["d"] and plan.carried == {}
+
+
+def test_version_names_are_restricted_to_tag_safe_characters():
+    import pytest
+    from pydantic import ValidationError
+
+    from schemas.params import IngestParams
+
+    assert IngestParams(version_name="2026-11-27.rc_1").version_name == "2026-11-27.rc_1"
+    for bad in ("a/b", "my version", "café", ".hidden"):
+        with pytest.raises(ValidationError):
+            IngestParams(version_name=bad)
+
+
 def test_only_transient_errors_are_retried():
     assert is_transient(TimeoutError()) and is_transient(ConnectionResetError())
     assert is_transient(RuntimeError("lance error: object store: 503 SlowDown"))
