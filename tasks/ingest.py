@@ -17,7 +17,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from schemas.corpus import CorpusManifest, ModelInfo, StageTiming
-from schemas.documents import Chunk, ChunkedDocument, ExtractedDocument, SourceDocument
+from schemas.documents import Chunk, ChunkedDocument, DocumentStatus, ExtractedDocument, SourceDocument
 from schemas.params import ChunkParams, EmbedParams, ExtractParams, IndexParams, IngestParams
 from tasks import index, versions
 from tasks.chunk import chunk_documents
@@ -92,15 +92,37 @@ def extract_batch(sources: list[SourceDocument], params: ExtractParams) -> list[
 
 @task(name="chunk", cache_policy=NO_CACHE)
 def chunk_batch(documents: list[ExtractedDocument], chunk_params: ChunkParams, embed_params: EmbedParams) -> list[ChunkedDocument]:
-    """Split a batch into semantic chunks (sentences embedded once)."""
+    """Split a batch into semantic chunks (sentences embedded once).
+
+    If the batch fails, each document is chunked alone so that only the one that fails is lost,
+    marked failed with the error as its reason.
+    """
     embedder = load_embedder(embed_params)
-    return chunk_documents(
-        documents, chunk_params,
-        encode=embedder.encode, tokenizer=embedder.tokenizer,
-        model_max_seq_length=embedder.info.max_seq_length,
-        model_fingerprint=embedder.info.fingerprint,
-        sentence_splitter=split_sentences,
-    )
+
+    def run(batch: list[ExtractedDocument]) -> list[ChunkedDocument]:
+        return chunk_documents(
+            batch, chunk_params,
+            encode=embedder.encode, tokenizer=embedder.tokenizer,
+            model_max_seq_length=embedder.info.max_seq_length,
+            model_fingerprint=embedder.info.fingerprint,
+            sentence_splitter=split_sentences,
+        )
+
+    try:
+        return run(documents)
+    except Exception:  # noqa: BLE001 - isolate the failing document below; its error becomes its reason
+        if len(documents) == 1:
+            raise
+    results = []
+    for document in documents:
+        try:
+            results.extend(run([document]))
+        except Exception as error:  # noqa: BLE001 - recorded as this document's failure reason
+            failed = document.model_copy(update={
+                "status": DocumentStatus.FAILED, "elements": (), "errors": (f"chunking error ({type(error).__name__}): {error}"[:500],),
+            })
+            results.append(ChunkedDocument(extracted=failed, chunks=()))
+    return results
 
 
 @task(name="embed", cache_policy=NO_CACHE)

@@ -124,3 +124,17 @@ def test_sentence_splitting_accepts_text_beyond_spacys_max_length():
     sentences = split_sentences([text, "Short one. Two."])
     assert " ".join(sentences[0]).split() == text.split()
     assert sentences[1] == ["Short one.", "Two."]
+
+
+def test_a_document_that_cannot_be_chunked_fails_alone(embedder):
+    """A chunking error in one document of a batch fails that document only, with the error as reason."""
+    from schemas.params import EmbedParams
+    from tasks.ingest import chunk_batch
+
+    good = document([Element(text="Invoices are sent monthly. Refunds take ten days.", element_type="NarrativeText")], "good.md")
+    bad = document([Element(text="x", element_type="NarrativeText")], "bad.md")
+    bad = bad.model_copy(update={"elements": ("not an element",)})  # breaks the chunker, as a parser bug would
+    results = chunk_batch.fn([good, bad], ChunkParams(), EmbedParams())
+    assert [r.extracted.source.doc_id for r in results] == ["good.md", "bad.md"]
+    assert results[0].chunks and results[1].extracted.status == DocumentStatus.FAILED
+    assert results[1].extracted.errors[0].startswith("chunking error (AttributeError)")
