@@ -2,7 +2,46 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from prefect import serve
+from prefect.schedules import Cron
+
+from schemas.params import NightlyParams, load_nightly_params
+
+if TYPE_CHECKING:
+    from prefect.deployments.runner import RunnerDeployment
+
+
+def build_deployments(
+    ingest_cron: str | None = None, timezone: str = "UTC", nightly: NightlyParams | None = None
+) -> list[RunnerDeployment]:
+    """Every flow as a deployment; the nightly one on its cron schedule from ``params.yaml``.
+
+    Args:
+        ingest_cron: Optional cron schedule for the ingestion deployment (e.g. ``"0 2 * * *"``).
+        timezone: Timezone of the ingestion schedule.
+        nightly: The nightly params (schedule and timezone included); default ``params.yaml``'s ``nightly``.
+
+    Returns:
+        The deployments, in the order the UI lists them.
+    """
+    from flows.build_dataset import build_dataset
+    from flows.ingest import ingest_flow
+    from flows.nightly import nightly as nightly_flow
+    from flows.serving import ingest_and_gate
+
+    nightly = nightly or load_nightly_params()
+    schedule = {"schedules": [Cron(ingest_cron, timezone=timezone)]} if ingest_cron else {}
+    return [
+        ingest_flow.to_deployment(name="ingest", description="Index a folder of documents and publish a corpus version.", **schedule),
+        ingest_and_gate.to_deployment(name="ingest-and-gate", description="Ingest, then promote the version only if retrieval does not regress."),
+        build_dataset.to_deployment(name="build-dataset", description="Build a fine-tuning dataset from interaction logs."),
+        nightly_flow.to_deployment(
+            name="nightly", description="Ingest and gate, invalidate the cache, build the dataset and the regression sets.",
+            schedules=[Cron(nightly.cron, timezone=nightly.timezone)],
+        ),
+    ]
 
 
 def serve_deployments(ingest_cron: str | None = None, timezone: str = "UTC") -> None:
@@ -10,15 +49,6 @@ def serve_deployments(ingest_cron: str | None = None, timezone: str = "UTC") -> 
 
     Args:
         ingest_cron: Optional cron schedule for the ingestion deployment (e.g. ``"0 2 * * *"``).
-        timezone: Timezone of the cron schedule.
+        timezone: Timezone of the ingestion schedule (the nightly one has its own in ``params.yaml``).
     """
-    from flows.build_dataset import build_dataset
-    from flows.ingest import ingest_flow
-    from flows.serving import ingest_and_gate
-
-    schedule = {"cron": ingest_cron, "timezone": timezone} if ingest_cron else {}
-    serve(
-        ingest_flow.to_deployment(name="ingest", description="Index a folder of documents and publish a corpus version.", **schedule),
-        ingest_and_gate.to_deployment(name="ingest-and-gate", description="Ingest, then promote the version only if retrieval does not regress."),
-        build_dataset.to_deployment(name="build-dataset", description="Build a fine-tuning dataset from interaction logs."),
-    )
+    serve(*build_deployments(ingest_cron, timezone))

@@ -121,7 +121,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("eval-retrieval")
     def eval_retrieval(
-        version: Annotated[str, typer.Option("--version", help="Corpus version to judge.")],
+        version: Annotated[Optional[str], typer.Option("--version", help="Corpus version to judge (default: CURRENT).")] = None,
         against: Annotated[Optional[str], typer.Option("--against", help="Baseline version (default: last good ancestor).")] = None,
         k: Annotated[Optional[int], typer.Option("--k", min=1, max=1000, help="Cut-off for recall@k and MRR.")] = None,
         retrieval_set: Annotated[Optional[str], typer.Option("--set", help="Retrieval set JSONL.")] = None,
@@ -144,6 +144,7 @@ def register(app: typer.Typer) -> None:
         except ValidationError as error:
             fail(str(error))
         try:
+            version = versions.resolve_version(versions.manifest_root(index), version)
             with contextlib.redirect_stdout(sys.stderr):
                 result = run_gate(index, gate, version, against)
         except (versions.VersionNotFound, FileNotFoundError, ValueError) as error:

@@ -301,3 +301,43 @@ class ServingParams(StageParams):
     cache: CacheParams = Field(default_factory=CacheParams)
     gate: GateParams = Field(default_factory=GateParams)
     regression: RegressionParams = Field(default_factory=RegressionParams)
+
+
+# --- Nightly run (``nightly`` in params.yaml) ---------------------------------------------------
+
+
+class NightlyParams(StageParams):
+    """The nightly run: every stage's params, its schedule, and where its heavy tasks run.
+
+    The stage sections default to ``params.yaml``'s own ``ingest``, ``dataset`` and ``serving``
+    sections (see ``load_nightly_params``), so the nightly run and the single-stage runs share
+    one source of defaults.
+    """
+
+    cron: str = Field("0 2 * * *", description="Cron schedule of the nightly deployment (default 02:00).")
+    timezone: str = Field("UTC", description="IANA timezone of the cron schedule, e.g. 'Europe/Berlin'.")
+    runner: Literal["local", "dask"] = Field(
+        "local", description="Where the heavy tasks run: 'local' (threads in the flow's process) or 'dask'."
+    )
+    dask_address: str | None = Field(
+        None, description="Scheduler address of an existing Dask cluster (tcp://host:8786); empty starts a local one."
+    )
+    dask_workers: int = Field(2, ge=1, le=256, description="Workers of the local Dask cluster (without an address).")
+    ingest: IngestParams = Field(default_factory=IngestParams)
+    dataset: DatasetParams = Field(default_factory=DatasetParams)
+    serving: ServingParams = Field(default_factory=ServingParams)
+
+
+def load_nightly_params(path: Path | str | None = None) -> NightlyParams:
+    """Load ``params.yaml``'s ``nightly`` section; missing stage sections come from their own sections.
+
+    Args:
+        path: The params file; defaults to ``params.yaml`` in the working directory.
+
+    Returns:
+        The validated nightly params.
+    """
+    file = Path(path) if path is not None else PARAMS_FILE
+    document = (yaml.safe_load(file.read_text(encoding="utf-8")) or {}) if file.exists() else {}
+    stages = {stage: document[stage] for stage in ("ingest", "dataset", "serving") if document.get(stage)}
+    return NightlyParams.model_validate({**stages, **(document.get("nightly") or {})})

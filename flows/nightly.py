@@ -1,0 +1,232 @@
+"""The nightly run: ingest -> retrieval gate -> cache invalidation, dataset build, regression sets.
+
+Wiring only. Each branch runs as a subflow or task with ``return_state=True``, so a branch that
+fails is reported with its reason and never discards what the other branches produced; a branch
+that depends on a failed one is reported as skipped. The corpus branch publishes without serving
+(``promote`` off), lets the gate decide, and invalidates the cache from the previous CURRENT to
+the new version only when the gate promoted it. The regression sets (PII redaction, the heaviest
+task here) are submitted to the configured task runner: threads in this process, or a Dask cluster.
+One markdown artifact lists every branch's status, counts, duration and items/s; the run ends
+Failed, with the report attached, when any branch failed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from prefect import Task, flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.states import Failed, State
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+from pydantic import BaseModel, ConfigDict
+
+from flows.build_dataset import build_dataset
+from flows.ingest import ingest_flow
+from flows.serving import gate_version
+from flows.serving_commands import open_store
+from schemas.cache import InvalidationReport
+from schemas.params import NightlyParams, RedactParams, ServingParams, load_nightly_params
+from tasks import versions
+from tasks.serving.invalidate import invalidate_corpus
+from tasks.serving.regression import build_regression_set, write_regression_set
+from tasks.serving.warm import read_logs
+
+BranchStatus = Literal["completed", "failed", "skipped"]
+
+
+class BranchOutcome(BaseModel):
+    """One branch of the nightly run: its status, what it counted, how long it took."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    status: BranchStatus
+    seconds: float = 0.0
+    items: int = 0
+    counts: dict[str, int | float | str | None] = {}
+    reason: str | None = None
+
+    @property
+    def items_per_second(self) -> float:
+        """Throughput of the branch (0 when it did not run)."""
+        return self.items / self.seconds if self.seconds > 0 else 0.0
+
+
+class NightlyReport(BaseModel):
+    """Every branch's outcome, in run order."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    branches: list[BranchOutcome]
+
+    def branch(self, name: str) -> BranchOutcome:
+        """The outcome of the branch called ``name``."""
+        return next(outcome for outcome in self.branches if outcome.name == name)
+
+    @property
+    def failed(self) -> list[BranchOutcome]:
+        """The branches that failed."""
+        return [outcome for outcome in self.branches if outcome.status == "failed"]
+
+
+@task(name="invalidate-cache", cache_policy=NO_CACHE)
+def invalidate_cache(serving: ServingParams, root: Path, from_version: str, to_version: str) -> InvalidationReport:
+    """Delete the cache entries citing documents changed or removed between two corpus versions."""
+    store = open_store(serving.cache)
+    try:
+        return invalidate_corpus(store, root, from_version, to_version)
+    finally:
+        if hasattr(store, "close"):
+            store.close()
+
+
+@task(name="build-regression-sets", cache_policy=NO_CACHE, persist_result=False)
+def build_regression_sets(serving: ServingParams, redact: RedactParams) -> dict[str, int]:
+    """Rebuild the regression sets from the logs (what ``tributary build-regression`` does).
+
+    Raises:
+        FileNotFoundError: when the logs folder does not exist.
+    """
+    folder = Path(serving.logs_dir)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"logs folder not found: {folder}")
+    cases, retrieval, counts, strata = build_regression_set(list(read_logs(folder)), serving, redact)
+    out = Path(serving.regression.out_root) / serving.regression.name
+    manifest = write_regression_set(out, cases, retrieval, counts, strata, serving, datetime.now(timezone.utc))
+    return dict(manifest.counts)
+
+
+def task_runner_for(params: NightlyParams) -> TaskRunner:
+    """The task runner the heavy tasks are submitted to: threads, or a Dask cluster (given or local)."""
+    if params.runner == "local":
+        return ThreadPoolTaskRunner(max_workers=1)
+    from prefect_dask import DaskTaskRunner
+
+    if params.dask_address:
+        return DaskTaskRunner(address=params.dask_address)
+    return DaskTaskRunner(cluster_kwargs={"n_workers": params.dask_workers, "threads_per_worker": 1})
+
+
+def submit_to_runner(params: NightlyParams, heavy: Task, parameters: dict[str, Any]) -> State:
+    """Run one task on the configured task runner and wait for its final state."""
+    with task_runner_for(params) as runner:
+        future = runner.submit(heavy, parameters)
+        future.wait()
+        return future.state
+
+
+def run_branch(name: str, call: Callable[[], State], measure: Callable[[Any], tuple[int, dict]]) -> tuple[BranchOutcome, Any]:
+    """Run one branch to its final state; a failure becomes an outcome with the state's message."""
+    start = time.perf_counter()
+    state = call()
+    seconds = round(time.perf_counter() - start, 3)
+    if not state.is_completed():
+        return BranchOutcome(name=name, status="failed", seconds=seconds, reason=state.message or state.name), None
+    result = state.result()
+    items, counts = measure(result)
+    return BranchOutcome(name=name, status="completed", seconds=seconds, items=items, counts=counts), result
+
+
+def skipped(name: str, reason: str) -> BranchOutcome:
+    """A branch that did not run, and why."""
+    return BranchOutcome(name=name, status="skipped", reason=reason)
+
+
+def measure_ingest(report) -> tuple[int, dict]:
+    """Items and counts of the ingest branch."""
+    counts = {"version": report.version, "published": str(report.published), "discovered": report.discovered,
+              "added": report.added, "changed": report.changed, "removed": report.removed,
+              "failed": len(report.failed), "chunks_written": report.chunks_written}
+    return report.discovered, counts
+
+
+def measure_gate(result) -> tuple[int, dict]:
+    """Items and counts of the retrieval-gate branch."""
+    metrics = {name: round(summary.mean, 4) for name, summary in result.evaluation.metrics.items()}
+    return result.evaluation.queries, {"action": result.action, "current": result.current, **metrics}
+
+
+def measure_invalidation(report: InvalidationReport) -> tuple[int, dict]:
+    """Items and counts of the cache-invalidation branch."""
+    counts = {"from": report.from_version, "to": report.to_version, "changed_documents": report.changed_documents,
+              "removed_documents": report.removed_documents, "deleted": report.deleted_for_documents}
+    return report.changed_documents + report.removed_documents, counts
+
+
+def measure_dataset(summary) -> tuple[int, dict]:
+    """Items and counts of the dataset branch."""
+    counts = {"version": summary.version, "input_lines": summary.input_lines, "written": summary.written,
+              "rejected": summary.rejected, "filtered": summary.filtered, "duplicates": summary.duplicates,
+              "malformed": summary.malformed}
+    return summary.input_lines, counts
+
+
+def measure_regression(counts: dict[str, int]) -> tuple[int, dict]:
+    """Items and counts of the regression-sets branch."""
+    return counts.get("total", 0), counts
+
+
+def summary_markdown(report: NightlyReport) -> str:
+    """The run's artifact: one row per branch."""
+    rows = [
+        f"| {o.name} | {o.status} | {o.seconds:.2f} | {o.items} | {o.items_per_second:.1f} | "
+        + ", ".join(f"{key} {value}" for key, value in o.counts.items()).replace("|", "/")
+        + f" | {(o.reason or '').replace('|', '/')} |"
+        for o in report.branches
+    ]
+    failed = ", ".join(o.name for o in report.failed) or "none"
+    header = ["# Nightly run", "", f"Failed branches: {failed}", "",
+              "| branch | status | seconds | items | items/s | counts | reason |", "|---|---|---|---|---|---|---|"]
+    return "\n".join(header + rows)
+
+
+def corpus_branches(params: NightlyParams) -> list[BranchOutcome]:
+    """Ingest without serving, gate the new version, and invalidate the cache if it was promoted."""
+    held = params.ingest.model_copy(update={"index": params.ingest.index.model_copy(update={"promote": False})})
+    root = versions.manifest_root(held.index)
+    previous = versions.read_pointer(root, versions.CURRENT)
+    ingest, report = run_branch("ingest", lambda: ingest_flow(held, return_state=True), measure_ingest)
+    if report is None or not report.published:
+        reason = "ingest failed" if report is None else "nothing new was published"
+        return [ingest, skipped("retrieval-gate", reason), skipped("invalidate-cache", reason)]
+    gate, verdict = run_branch(
+        "retrieval-gate", lambda: gate_version(held.index, params.serving.gate, report.version, return_state=True), measure_gate
+    )
+    if verdict is None or verdict.action != "promoted" or previous is None:
+        reason = "gate failed" if verdict is None else ("no previous CURRENT" if previous is None else f"gate: {verdict.action}")
+        return [ingest, gate, skipped("invalidate-cache", reason)]
+    invalidate, _ = run_branch(
+        "invalidate-cache",
+        lambda: invalidate_cache(params.serving, root, previous, report.version, return_state=True),
+        measure_invalidation,
+    )
+    return [ingest, gate, invalidate]
+
+
+@flow(name="nightly", description="Ingest and gate the corpus, invalidate the cache, build the dataset and the regression sets.")
+def nightly(params: NightlyParams = load_nightly_params()) -> NightlyReport:
+    """Run every branch, report each one, and fail the run (keeping the report) if any branch failed.
+
+    Args:
+        params: Every stage's params, the schedule and the task runner (``nightly`` in params.yaml).
+
+    Returns:
+        The report of every branch (also the data of the Failed state when a branch failed).
+    """
+    logger = get_run_logger()
+    outcomes = corpus_branches(params)
+    dataset, _ = run_branch("build-dataset", lambda: build_dataset(params.dataset, return_state=True), measure_dataset)
+    heavy = {"serving": params.serving, "redact": params.dataset.redact}
+    regression, _ = run_branch("regression-sets", lambda: submit_to_runner(params, build_regression_sets, heavy), measure_regression)
+    report = NightlyReport(branches=[*outcomes, dataset, regression])
+    for outcome in report.branches:
+        logger.info("%s: %s %s %s", outcome.name, outcome.status, outcome.counts, outcome.reason or "")
+    create_markdown_artifact(key="nightly", markdown=summary_markdown(report), description="Nightly run: every branch")
+    if report.failed:
+        return Failed(message="failed branches: " + "; ".join(f"{o.name}: {o.reason}" for o in report.failed), data=report)
+    return report
