@@ -207,6 +207,9 @@ def build_dataset_command(
     if push is not None:
         data["publish"]["push"] = push
     params = DatasetParams.model_validate(data)
+    if not Path(params.logs_dir).is_dir():
+        typer.echo(f"error: logs folder not found: {params.logs_dir}", err=True)
+        raise typer.Exit(2)
     with contextlib.redirect_stdout(sys.stderr):
         summary = build_dataset(params=params, out_dir=str(out) if out else None)
     if as_json:

@@ -34,7 +34,13 @@ class RawLine:
 
 
 def find_log_files(logs_dir: Path) -> list[Path]:
-    """Every log file under ``logs_dir``, sorted by relative path (the build's input order)."""
+    """Every log file under ``logs_dir``, sorted by relative path (the build's input order).
+
+    Raises:
+        NotADirectoryError: when ``logs_dir`` is not a folder (a typo must not build an empty dataset).
+    """
+    if not Path(logs_dir).is_dir():
+        raise NotADirectoryError(f"logs folder not found: {logs_dir}")
     files = [p for p in Path(logs_dir).rglob("*") if p.is_file() and p.name.endswith(LOG_SUFFIXES)]
     return sorted(files, key=lambda p: p.relative_to(logs_dir).as_posix())
 

@@ -69,3 +69,11 @@ def test_bad_gzip_member_and_bad_encoding(tmp_path: Path) -> None:
         ("b.jsonl", 1, "line"),
         ("b.jsonl", 2, "bad_encoding"),
     ]
+
+
+def test_a_missing_logs_folder_is_a_clear_error(tmp_path):
+    """Regression: a mistyped logs folder built an empty dataset instead of failing."""
+    import pytest
+
+    with pytest.raises(NotADirectoryError, match="logs folder not found"):
+        find_log_files(tmp_path / "no-such-folder")
