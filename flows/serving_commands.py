@@ -127,6 +127,7 @@ def register(app: typer.Typer) -> None:
         retrieval_set: Annotated[Optional[str], typer.Option("--set", help="Retrieval set JSONL.")] = None,
         tolerance: Annotated[Optional[float], typer.Option("--tolerance", help="Allowed relative drop per metric.")] = None,
         warn_only: Annotated[Optional[bool], typer.Option("--warn-only/--block", help="Never hold CURRENT back.")] = None,
+        record: Annotated[bool, typer.Option("--record/--no-record", help="--no-record: evaluate only (CURRENT untouched, no decision kept).")] = True,
         db: DbOption = None,
         table: TableOption = None,
         as_json: JsonOption = False,
@@ -146,7 +147,7 @@ def register(app: typer.Typer) -> None:
         try:
             version = versions.resolve_version(versions.manifest_root(index), version)
             with contextlib.redirect_stdout(sys.stderr):
-                result = run_gate(index, gate, version, against)
+                result = run_gate(index, gate, version, against, record=record)
         except (versions.VersionNotFound, FileNotFoundError, ValueError) as error:
             fail(str(error))
         if as_json:

@@ -155,7 +155,7 @@ def evaluate_version(index: IndexParams, version: str, cases: Sequence[Retrieval
     return summarise(version, [ranked_documents(row) for row in hits], cases, gate)
 
 
-def run_gate(index: IndexParams, gate: GateParams, version: str, against: str | None = None) -> GateResult:
+def run_gate(index: IndexParams, gate: GateParams, version: str, against: str | None = None, record: bool = True) -> GateResult:
     """Evaluate ``version``, compare with ``against`` (default: the last good ancestor), move CURRENT, report.
 
     Args:
@@ -163,6 +163,8 @@ def run_gate(index: IndexParams, gate: GateParams, version: str, against: str | 
         gate: Retrieval set, cut-offs, tolerance, warn-only, bootstrap and report folder.
         version: The corpus version to judge.
         against: An explicit baseline version.
+        record: False evaluates only: CURRENT is not moved and no decision is recorded beside the
+            manifests (for ``dvc repro evaluate``, which must not write into the ingest stage's output).
 
     Returns:
         The verdict, also written as ``<report_dir>/<version>.md`` and recorded beside the manifests.
@@ -177,7 +179,10 @@ def run_gate(index: IndexParams, gate: GateParams, version: str, against: str | 
     evaluation = evaluate_version(index, version, cases, gate)
     baseline = evaluate_version(index, baseline_version, cases, gate) if baseline_version else None
     regressions = check_regressions(baseline, evaluation, gate.tolerance) if baseline else []
-    action = move_pointer(root, version, baseline_version, not regressions, gate.warn_only)
+    if record:
+        action = move_pointer(root, version, baseline_version, not regressions, gate.warn_only)
+    else:
+        action = "warned" if regressions else "kept"
     report = Path(gate.report_dir) / f"{version}.md"
     result = GateResult(
         version=version, baseline_version=baseline_version, tolerance=gate.tolerance, passed=not regressions,
@@ -185,5 +190,6 @@ def run_gate(index: IndexParams, gate: GateParams, version: str, against: str | 
         evaluation=evaluation, baseline=baseline, report=str(report),
     )
     versions.atomic_write_text(report, render_report(result))
-    versions.atomic_write_text(gate_record_path(root, version), result.model_dump_json(indent=2))
+    if record:
+        versions.atomic_write_text(gate_record_path(root, version), result.model_dump_json(indent=2))
     return result

@@ -68,6 +68,12 @@ def test_gate_keeps_current_on_the_good_version(tmp_path, monkeypatch):
     report = Path(second.report).read_text(encoding="utf-8")
     assert "REGRESSED" in report and "recall@k" in report
 
+    record_file = root / "gate" / "v2.json"
+    recorded = record_file.read_text()
+    dry = run_gate(index, gate, "v2", against="v1", record=False)
+    assert not dry.passed and dry.action == "warned" and versions.read_pointer(root, versions.CURRENT) == "v1"
+    assert record_file.read_text() == recorded  # evaluation only: nothing written beside the manifests
+
     warned = run_gate(index, gate.model_copy(update={"warn_only": True}), "v2", against="v1")
     assert warned.action == "warned" and versions.read_pointer(root, versions.CURRENT) == "v1"
 
