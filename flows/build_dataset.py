@@ -4,8 +4,6 @@ Wiring only: which tasks, in what order. The stages live in ``tasks/dataset``; t
 ``DatasetParams`` (from ``params.yaml``'s ``dataset`` section), so the Prefect UI renders a form.
 """
 
-from __future__ import annotations
-
 import re
 from pathlib import Path
 

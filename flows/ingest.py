@@ -1,7 +1,5 @@
 """RAG ingestion flow: discover -> plan -> (extract -> chunk -> embed -> write) per batch -> publish."""
 
-from __future__ import annotations
-
 import re
 import sys
 

@@ -10,8 +10,6 @@ One markdown artifact lists every branch's status, counts, duration and items/s;
 Failed, with the report attached, when any branch failed.
 """
 
-from __future__ import annotations
-
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone

@@ -1,7 +1,5 @@
 """Ingest, then let the retrieval gate decide whether the new corpus version goes live."""
 
-from __future__ import annotations
-
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
