@@ -43,12 +43,17 @@ def write_corpus(folder: Path, degraded: bool) -> None:
         (folder / name).write_text(text, encoding="utf-8")
 
 
-def test_gate_keeps_current_on_the_good_version(tmp_path, monkeypatch):
-    source = tmp_path / "docs"
+def gate_setup(tmp_path: Path) -> tuple[Path, IndexParams, GateParams, Path]:
+    """A source folder, an index, and a gate over the QUERIES retrieval set, all under ``tmp_path``."""
     index = IndexParams(db=str(tmp_path / "lancedb"), docs_per_batch=8)
     retrieval_set = tmp_path / "retrieval.jsonl"
     retrieval_set.write_text("".join(json.dumps({"id": i, "text": t, "relevant": [d]}) + "\n" for i, t, d in QUERIES))
     gate = GateParams(retrieval_set=str(retrieval_set), k=1, bootstrap_samples=200, report_dir=str(tmp_path / "reports"))
+    return tmp_path / "docs", index, gate, retrieval_set
+
+
+def test_gate_keeps_current_on_the_good_version(tmp_path, monkeypatch):
+    source, index, gate, retrieval_set = gate_setup(tmp_path)
     root = versions.manifest_root(index)
 
     write_corpus(source, degraded=False)
@@ -91,11 +96,7 @@ def test_ingest_and_gate_never_serves_a_degraded_version(tmp_path, monkeypatch):
     """Regression: ingestion moved CURRENT on publish, so a bad version was served until the gate ran."""
     from flows.serving import ingest_and_gate
 
-    source = tmp_path / "docs"
-    index = IndexParams(db=str(tmp_path / "lancedb"), docs_per_batch=8)
-    retrieval_set = tmp_path / "retrieval.jsonl"
-    retrieval_set.write_text("".join(json.dumps({"id": i, "text": t, "relevant": [d]}) + "\n" for i, t, d in QUERIES))
-    gate = GateParams(retrieval_set=str(retrieval_set), k=1, bootstrap_samples=200, report_dir=str(tmp_path / "reports"))
+    source, index, gate, retrieval_set = gate_setup(tmp_path)
     root = versions.manifest_root(index)
 
     write_corpus(source, degraded=False)
