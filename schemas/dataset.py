@@ -208,17 +208,11 @@ class DatasetManifest(_Record):
     lineage_file: str = "lineage.jsonl"
 
 
-class BuildSummary(_Record):
-    """What ``tributary build-dataset --json`` prints."""
+class BuildSummary(BuildCounts):
+    """What ``tributary build-dataset --json`` prints: the build's counts plus its name, version and splits."""
 
     name: str
     version: str
-    input_lines: int
-    written: int
-    rejected: int
-    filtered: int
-    duplicates: int
-    malformed: int
     splits: dict[str, int]
     train: int
     val: int

@@ -17,3 +17,11 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture(scope="session")
+def corpus():
+    """240 generated interaction-log lines with planted PII, duplicates and bad lines (read-only)."""
+    from tasks.dataset.synthetic_logs import generate_logs
+
+    return generate_logs(240, seed=11)

@@ -31,11 +31,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def corpus() -> SyntheticCorpus:
-    return generate_logs(240, seed=11)
-
-
-@pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory, corpus: SyntheticCorpus) -> Path:
     root = tmp_path_factory.mktemp("ws")
     write_logs(corpus, root / "logs", files=2)

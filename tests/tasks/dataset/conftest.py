@@ -1,4 +1,4 @@
-"""Fixtures of the dataset tests: a small synthetic corpus written as logs."""
+"""Fixtures of the dataset tests: the shared synthetic corpus (tests/conftest.py) written as logs."""
 
 from __future__ import annotations
 
@@ -6,13 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.dataset.synthetic_logs import SyntheticCorpus, generate_logs, write_logs
-
-
-@pytest.fixture(scope="session")
-def corpus() -> SyntheticCorpus:
-    """240 generated log lines with planted PII, duplicates and bad lines."""
-    return generate_logs(240, seed=11)
+from tasks.dataset.synthetic_logs import SyntheticCorpus, write_logs
 
 
 @pytest.fixture(scope="session")
