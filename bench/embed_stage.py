@@ -47,7 +47,7 @@ def main() -> None:
     generate_corpus(source, args.docs, seed=0)
     params = EmbedParams()
     extracted = extract_documents(discover_documents(source), ExtractParams())
-    chunked = chunk_batch.fn(extracted, ChunkParams(), params)
+    chunked = chunk_batch(extracted, ChunkParams(), params)
     texts = [chunk.text for item in chunked for chunk in item.chunks]
     embedder = load_embedder(params)
     raw_model = embedder.model

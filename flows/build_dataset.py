@@ -4,16 +4,23 @@ Wiring only: which tasks, in what order. The stages live in ``tasks/dataset``; t
 ``DatasetParams`` (from ``params.yaml``'s ``dataset`` section), so the Prefect UI renders a form.
 """
 
+import itertools
+import json
 import re
 from pathlib import Path
 
 from prefect import flow, get_run_logger
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from schemas.dataset import SPLITS, BuildSummary
-from schemas.params import DatasetParams
+from schemas.params import DatasetParams, RunnerParams, load_params
 from tasks.dataset import stages
+from tasks.dataset import write as write_lib
+from tasks.dataset.collect import ExampleStore, StageTally
+from tasks.dataset.read import describe_source, find_log_files
+from tasks.clock import StageClock, log_timings
 from tasks.dataset.version import inside_dvc_stage
+from tasks.runners import build_runner, ordered_results, parallelism
 
 DEFAULT_PARAMS = DatasetParams()
 """The model defaults, equal to params.yaml's ``dataset`` section (a test keeps them equal)."""
@@ -35,46 +42,70 @@ def summary_markdown(summary: BuildSummary, stage_lines: list[str]) -> str:
             "",
             "Stages: " + "; ".join(stage_lines),
             "",
+            "| stage | items | seconds | items/s |",
+            "|---|---|---|---|",
+            *(f"| {name} | {t.items} | {t.seconds:.2f} | {t.items_per_second:.1f} |" for name, t in summary.timings.items()),
+            "",
+            "Seconds of the batch stages (parse, validate, redact, minhash) add up over the runner's tasks.",
+            "",
             f"[Data card]({card}) - folder `{summary.out_dir}`",
         ]
     )
 
 
 @flow(name="build-dataset", log_prints=False)
-def build_dataset(params: DatasetParams = DEFAULT_PARAMS, out_dir: str | None = None) -> BuildSummary:
+def build_dataset(
+    params: DatasetParams = DEFAULT_PARAMS,
+    out_dir: str | None = None,
+    runner: RunnerParams = load_params("runner", RunnerParams),
+) -> BuildSummary:
     """Build the fine-tuning dataset described by ``params``.
 
     Args:
         params: The ``dataset`` params (logs folder, name, selection, validation, redaction,
             dedupe, split, forget, publish).
         out_dir: Output folder; default ``<out_root>/<name>``.
+        runner: Where the batches of log lines are prepared (parse, validate, redact PII,
+            MinHash): threads, Prefect's process pool or a Dask cluster (``runner`` in params.yaml).
 
     Returns:
         The build summary (also what ``tributary build-dataset --json`` prints).
     """
     logger = get_run_logger()
     target = Path(out_dir) if out_dir else Path(params.out_root) / params.name
-    extracted = stages.extract_examples(Path(params.logs_dir), params, stages.load_deny_list(params))
-    valid, invalid, validate_report = stages.validate_examples(extracted.examples, params)
-    redacted, pii_counts, redact_report = stages.redact_examples(valid, params)
-    unique, duplicates, clusters, dedupe_report = stages.dedupe_examples(redacted, params)
-    splits, split_rep = stages.split_examples(unique, params)
-    leakage = stages.check_split_leakage(unique, splits, params)
-    reports = [*extracted.reports, validate_report, redact_report, dedupe_report]
-    result = stages.write_dataset(
-        target,
-        params,
-        unique,
-        splits,
-        extracted.rejects + invalid + duplicates,
-        clusters,
-        reports,
-        split_rep,
-        leakage,
-        pii_counts,
-        extracted.sources,
-        extracted.input_lines,
-    )
+    logs_dir = Path(params.logs_dir)
+    files = find_log_files(logs_dir)
+    sources = [describe_source(path, logs_dir) for path in files]
+    input_lines = sum(source.lines for source in sources)
+    deny_list = stages.load_deny_list(params)
+    tally, rejects, clock = StageTally(), [], StageClock()
+    with (
+        ExampleStore(write_lib.staging_dir(target) / ".examples.spool", params.dedupe.num_perm) as store,
+        build_runner(runner, input_lines, processes_from=stages.PROCESSES_FROM) as task_runner,
+    ):
+        batches = (
+            {"lines": lines, "params": params, "deny_list": deny_list}
+            for lines in stages.line_batches(files, logs_dir, stages.BATCH_LINES, tally, rejects)
+        )
+        for batch, future in ordered_results(task_runner, stages.prepare_batch, batches, parallelism(runner, task_runner) + 1):
+            if future.state.is_completed():
+                prepared = future.result()
+            else:
+                first = batch["lines"][0]
+                logger.error(
+                    "batch of %d lines from %s:%d failed: %s", len(batch["lines"]), first.source, first.line, future.state.message,
+                    extra={"event": "batch_failed", "source": first.source, "line": first.line, "lines": len(batch["lines"])},
+                )
+                prepared = stages.failed_batch(batch["lines"], future.state.message or "task failed")
+            store.add(prepared.examples, prepared.exact_keys, prepared.signatures)
+            tally.merge(prepared.tally)
+            rejects.extend(prepared.rejects)
+            for stage, seconds in prepared.seconds.items():
+                clock.add(stage, seconds, prepared.tally.totals[stages.TIMED_ITEMS[stage]])
+        with clock.stage("dedupe-and-split", len(store)):
+            selection = stages.dedupe_and_split(store, params, tally)
+        with clock.stage("write", len(selection.kept)):
+            result = stages.write_dataset(target, params, store, selection, rejects, tally.reports(), sources, input_lines)
     pushed = False
     if params.publish.push and not inside_dvc_stage():
         pushed = stages.push_dataset(Path.cwd(), params.publish.remote)
@@ -88,13 +119,33 @@ def build_dataset(params: DatasetParams = DEFAULT_PARAMS, out_dir: str | None = 
         out_dir=str(result.out_dir),
         data_card=str(result.data_card),
         pushed=pushed,
+        timings=clock.timings(),
     )
-    stage_lines = [f"{r.stage} " + " ".join(f"{k}={v}" for k, v in r.as_flat().items()) for r in reports]
-    for line in stage_lines:
-        logger.info(line)
+    stage_lines = [f"{r.stage} " + " ".join(f"{k}={v}" for k, v in r.as_flat().items()) for r in m.stages]
+    for report, line in zip(m.stages, stage_lines, strict=True):
+        logger.info("%s", line, extra={"event": "stage_counts", "stage": report.stage, **report.as_flat()})
+    log_timings(logger, summary.timings)
+    key = re.sub(r"[^a-z0-9-]+", "-", f"dataset-{m.name}".lower())
     create_markdown_artifact(
-        markdown=summary_markdown(summary, stage_lines),
-        key=re.sub(r"[^a-z0-9-]+", "-", f"dataset-{m.name}".lower()),
-        description=f"Dataset {m.name} {m.version}",
+        markdown=summary_markdown(summary, stage_lines), key=key, description=f"Dataset {m.name} {m.version}"
+    )
+    create_table_artifact(
+        table=rejects_table(Path(summary.out_dir) / "rejects.jsonl"),
+        key=f"{key}-rejects",
+        description=f"Dropped lines of {m.name} {m.version}: the first {REJECTS_SHOWN} of rejects.jsonl "
+        "(file, line, stage, kind, reason; never the content)",
     )
     return summary
+
+
+REJECTS_SHOWN = 200
+
+
+def rejects_table(path: Path) -> list[dict[str, object]]:
+    """The first ``REJECTS_SHOWN`` records of ``rejects.jsonl``, for the run page."""
+    rows = []
+    with path.open(encoding="utf-8") as handle:
+        for text in itertools.islice(handle, REJECTS_SHOWN):
+            record = json.loads(text)
+            rows.append({key: record.get(key) for key in ("source", "line", "stage", "kind", "reason", "message")})
+    return rows

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
+from flows.runner_options import DaskAddressOption, RunnerOption, WorkersOption, runner_params
 from schemas.params import DatasetParams, load_params
 
 
@@ -195,10 +196,14 @@ def build_dataset_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
     params_file: Annotated[Path | None, typer.Option("--params", help="params.yaml to read.")] = None,
+    runner: RunnerOption = None,
+    workers: WorkersOption = None,
+    dask_address: DaskAddressOption = None,
 ) -> None:
     """Build a fine-tuning dataset from interaction logs (runs the Prefect flow)."""
     from flows.build_dataset import build_dataset
 
+    task_runner = runner_params(runner, workers, dask_address, params_file)
     data = _params(params_file).model_dump()
     if logs is not None:
         data["logs_dir"] = str(logs)
@@ -211,7 +216,7 @@ def build_dataset_command(
         typer.echo(f"error: logs folder not found: {params.logs_dir}", err=True)
         raise typer.Exit(2)
     with contextlib.redirect_stdout(sys.stderr):
-        summary = build_dataset(params=params, out_dir=str(out) if out else None)
+        summary = build_dataset(params=params, out_dir=str(out) if out else None, runner=task_runner)
     if as_json:
         _emit(summary.model_dump(mode="json"))
     else:

@@ -1,4 +1,4 @@
-"""RAG ingestion flow: discover -> plan -> (extract -> chunk -> embed -> write) per batch -> publish."""
+"""RAG ingestion flow: discover -> plan -> (extract -> chunk -> embed on the task runner; write) per batch -> publish."""
 
 import re
 import sys
@@ -8,18 +8,32 @@ from prefect.artifacts import create_markdown_artifact
 from tqdm import tqdm
 
 from schemas.corpus import IngestReport
-from schemas.params import IngestParams, load_params
+from schemas.params import IngestParams, RunnerParams, load_params
 from tasks import ingest as steps
+from tasks.clock import StageClock, log_timings
 from tasks.plan import pipeline_fingerprint, settle_batch, settle_run
 from tasks.report import ingest_summary_markdown
+from tasks.runners import build_runner, ordered_results, parallelism
 from tasks.versions import manifest_root, next_version_name
 
 
 @flow(name="ingest", description="Index a folder of documents in LanceDB and publish a corpus version.")
-def ingest_flow(params: IngestParams = load_params("ingest", IngestParams)) -> IngestReport:
-    """Ingest ``params.source_dir`` incrementally and publish a corpus version when anything changed."""
+def ingest_flow(
+    params: IngestParams = load_params("ingest", IngestParams),
+    runner: RunnerParams = load_params("runner", RunnerParams),
+) -> IngestReport:
+    """Ingest ``params.source_dir`` incrementally and publish a corpus version when anything changed.
+
+    Args:
+        params: The ``ingest`` params (source folder, extraction, chunking, embedding, index).
+        runner: Where extract, chunk and embed run, a batch a task (``runner`` in params.yaml):
+            threads beside the flow (default), Prefect's process pool, or a Dask cluster.
+
+    Returns:
+        What the run did: counts, failed documents with reasons, per-stage timings.
+    """
     logger = get_run_logger()
-    clock = steps.StageClock()
+    clock = StageClock()
     with clock.stage("discover"):
         sources = steps.discover(params.source_dir)
     clock.items["discover"] = len(sources)
@@ -30,27 +44,31 @@ def ingest_flow(params: IngestParams = load_params("ingest", IngestParams)) -> I
         fingerprint = pipeline_fingerprint(params.extract, params.chunk, model.fingerprint)
         plan = steps.plan(sources, parent, params.index, fingerprint)
         steps.prepare_table(params.index, model.dimension, parent)
-    logger.info("%d documents: %d unchanged, %d to process, %d removed", len(sources), len(plan.unchanged), len(plan.to_process), len(plan.removed))
+    logger.info(
+        "%d documents: %d unchanged, %d to process, %d removed", len(sources), len(plan.unchanged), len(plan.to_process), len(plan.removed),
+        extra={"event": "plan", "discovered": len(sources), "unchanged": len(plan.unchanged), "to_process": len(plan.to_process), "removed": len(plan.removed)},
+    )
 
     outcomes, written, deleted, duplicates = [], 0, 0, 0
     size = params.index.docs_per_batch
-    with tqdm(total=len(plan.to_process), desc="ingest", unit="doc", file=sys.stderr, disable=not plan.to_process) as progress:
-        for start in range(0, len(plan.to_process), size):
-            batch = plan.to_process[start:start + size]
-            with clock.stage("extract", len(batch)):
-                extracted = steps.extract_batch(batch, params.extract)
-            with clock.stage("chunk", len(batch)):
-                chunked = steps.chunk_batch(extracted, params.chunk, params.embed)
-            chunks = [chunk for item in chunked for chunk in item.chunks]
-            with clock.stage("embed", len(chunks)):
-                vectors = steps.embed_batch(chunks, params.embed)
-            outcome = settle_batch(chunked, plan)
+    batches = [{"sources": plan.to_process[i:i + size], "params": params} for i in range(0, len(plan.to_process), size)]
+    with (
+        build_runner(runner, len(plan.to_process)) as task_runner,
+        tqdm(total=len(plan.to_process), desc="ingest", unit="doc", file=sys.stderr, disable=not batches) as progress,
+    ):
+        in_flight = parallelism(runner, task_runner) + 1  # one more than the runner works on: writes overlap compute
+        for batch, future in ordered_results(task_runner, steps.process_batch, batches, in_flight):
+            processed = future.result() if future.state.is_completed() else steps.failed_batch(batch["sources"], future.state.message or "task failed")
+            for stage, seconds in processed.seconds.items():
+                clock.add(stage, seconds, len(batch["sources"]) if stage != "embed" else len(processed.vectors))
+            chunks = processed.chunks
+            outcome = settle_batch(processed.chunked, plan)
             with clock.stage("write", len(chunks)):
-                deleted += steps.write_batch(params.index, outcome.deleted_doc_ids, chunks, vectors, model.dimension)
+                deleted += steps.write_batch(params.index, outcome.deleted_doc_ids, chunks, processed.vectors, model.dimension)
             outcomes.append(outcome)
             written += len(chunks)
-            duplicates += sum(item.dropped_duplicate_chunks for item in chunked)
-            progress.update(len(batch))
+            duplicates += sum(item.dropped_duplicate_chunks for item in processed.chunked)
+            progress.update(len(batch["sources"]))
     if plan.removed:
         with clock.stage("write", 0):
             deleted += steps.delete_removed(params.index, plan.removed)
@@ -81,6 +99,7 @@ def ingest_flow(params: IngestParams = load_params("ingest", IngestParams)) -> I
         markdown=ingest_summary_markdown(report, params.index.table),
         description=f"Ingestion of {params.source_dir}: version {result.version}",
     )
+    log_timings(logger, report.timings)
     for failure in result.failed:
-        logger.warning("failed: %s: %s", failure.doc_id, failure.reason)
+        logger.warning("failed: %s: %s", failure.doc_id, failure.reason, extra={"event": "document_failed", "doc_id": failure.doc_id, "reason": failure.reason})
     return report

@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from flows.runner_options import DaskAddressOption, RunnerOption, WorkersOption, runner_params
 from schemas.params import IndexParams, IngestParams, ServingParams, load_params
 from schemas.search import QueryLine, QueryResult, SearchMode
 from tasks.versions import manifest_root
@@ -45,11 +46,15 @@ def register(app: typer.Typer) -> None:
         cleanup: Annotated[Optional[str], typer.Option("--cleanup", help="full: delete documents missing from SOURCE_DIR; incremental: keep them.")] = None,
         gate: Annotated[bool, typer.Option("--gate", help="Serve the new version only if the retrieval gate passes (params.yaml serving.gate).")] = False,
         as_json: JsonOption = False,
+        runner: RunnerOption = None,
+        workers: WorkersOption = None,
+        dask_address: DaskAddressOption = None,
     ) -> None:
         """Index SOURCE_DIR incrementally and publish a corpus version (runs the Prefect flow)."""
         from flows.ingest import ingest_flow
         from flows.serving import ingest_and_gate
 
+        task_runner = runner_params(runner, workers, dask_address)
         try:
             params = ingest_params(source_dir, db=db, table=table, cleanup=cleanup)
         except ValueError as error:
@@ -66,9 +71,9 @@ def register(app: typer.Typer) -> None:
         verdict = None
         with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
             if gate:
-                report, verdict = ingest_and_gate(params, load_params("serving", ServingParams).gate)
+                report, verdict = ingest_and_gate(params, load_params("serving", ServingParams).gate, task_runner)
             else:
-                report = ingest_flow(params)
+                report = ingest_flow(params, task_runner)
         if as_json:
             fields = {"passed", "action", "current", "baseline_version", "regressions"}
             gate_summary = {"gate": verdict.model_dump(mode="json", include=fields) if verdict else None} if gate else {}

@@ -5,8 +5,8 @@ fails is reported with its reason and never discards what the other branches pro
 that depends on a failed one is reported as skipped. The corpus branch publishes without serving
 (``promote`` off), lets the gate decide, and invalidates the cache from the previous CURRENT to
 the new version only when the gate promoted it. The regression sets (PII redaction, the heaviest
-task here) are submitted to the configured task runner: threads in this process, or a Dask cluster.
-One markdown artifact lists every branch's status, counts, duration and items/s; the run ends
+task here) are submitted to the configured task runner (``runner`` in params.yaml); the ingest and
+dataset subflows submit their heavy tasks to the same kind of runner. One markdown artifact lists every branch's status, counts, duration and items/s; the run ends
 Failed, with the report attached, when any branch failed.
 """
 
@@ -20,7 +20,6 @@ from prefect import Task, flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Failed, State
-from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from pydantic import BaseModel, ConfigDict
 
 from flows.build_dataset import build_dataset
@@ -28,8 +27,9 @@ from flows.ingest import ingest_flow
 from flows.serving import gate_version
 from flows.serving_commands import open_store
 from schemas.cache import InvalidationReport
-from schemas.params import NightlyParams, RedactParams, ServingParams, load_nightly_params
+from schemas.params import NightlyParams, RedactParams, RunnerParams, ServingParams, load_nightly_params
 from tasks import versions
+from tasks.runners import build_runner
 from tasks.serving.invalidate import invalidate_corpus
 from tasks.serving.regression import build_regression_set, write_regression_set
 from tasks.serving.warm import read_logs
@@ -99,21 +99,10 @@ def build_regression_sets(serving: ServingParams, redact: RedactParams) -> dict[
     return dict(manifest.counts)
 
 
-def task_runner_for(params: NightlyParams) -> TaskRunner:
-    """The task runner the heavy tasks are submitted to: threads, or a Dask cluster (given or local)."""
-    if params.runner == "local":
-        return ThreadPoolTaskRunner(max_workers=1)
-    from prefect_dask import DaskTaskRunner
-
-    if params.dask_address:
-        return DaskTaskRunner(address=params.dask_address)
-    return DaskTaskRunner(cluster_kwargs={"n_workers": params.dask_workers, "threads_per_worker": 1})
-
-
-def submit_to_runner(params: NightlyParams, heavy: Task, parameters: dict[str, Any]) -> State:
+def submit_to_runner(runner: RunnerParams, heavy: Task, parameters: dict[str, Any]) -> State:
     """Run one task on the configured task runner and wait for its final state."""
-    with task_runner_for(params) as runner:
-        future = runner.submit(heavy, parameters)
+    with build_runner(runner) as task_runner:
+        future = task_runner.submit(heavy, parameters)
         future.wait()
         return future.state
 
@@ -188,7 +177,7 @@ def corpus_branches(params: NightlyParams) -> list[BranchOutcome]:
     held = params.ingest.model_copy(update={"index": params.ingest.index.model_copy(update={"promote": False})})
     root = versions.manifest_root(held.index)
     previous = versions.read_pointer(root, versions.CURRENT)
-    ingest, report = run_branch("ingest", lambda: ingest_flow(held, return_state=True), measure_ingest)
+    ingest, report = run_branch("ingest", lambda: ingest_flow(held, params.runner, return_state=True), measure_ingest)
     if report is None or not report.published:
         reason = "ingest failed" if report is None else "nothing new was published"
         return [ingest, skipped("retrieval-gate", reason), skipped("invalidate-cache", reason)]
@@ -218,12 +207,20 @@ def nightly(params: NightlyParams = load_nightly_params()) -> NightlyReport:
     """
     logger = get_run_logger()
     outcomes = corpus_branches(params)
-    dataset, _ = run_branch("build-dataset", lambda: build_dataset(params.dataset, return_state=True), measure_dataset)
+    dataset, _ = run_branch(
+        "build-dataset", lambda: build_dataset(params.dataset, runner=params.runner, return_state=True), measure_dataset
+    )
     heavy = {"serving": params.serving, "redact": params.dataset.redact}
-    regression, _ = run_branch("regression-sets", lambda: submit_to_runner(params, build_regression_sets, heavy), measure_regression)
+    regression, _ = run_branch(
+        "regression-sets", lambda: submit_to_runner(params.runner, build_regression_sets, heavy), measure_regression
+    )
     report = NightlyReport(branches=[*outcomes, dataset, regression])
     for outcome in report.branches:
-        logger.info("%s: %s %s %s", outcome.name, outcome.status, outcome.counts, outcome.reason or "")
+        logger.info(
+            "%s: %s %s %s", outcome.name, outcome.status, outcome.counts, outcome.reason or "",
+            extra={"event": "branch", "branch": outcome.name, "status": outcome.status, "seconds": outcome.seconds,
+                   "items": outcome.items, "reason": outcome.reason},
+        )
     create_markdown_artifact(key="nightly", markdown=summary_markdown(report), description="Nightly run: every branch")
     if report.failed:
         return Failed(message="failed branches: " + "; ".join(f"{o.name}: {o.reason}" for o in report.failed), data=report)

@@ -14,17 +14,24 @@ if TYPE_CHECKING:
 
 
 def build_deployments(
-    ingest_cron: str | None = None, timezone: str = "UTC", nightly: NightlyParams | None = None
+    ingest_cron: str | None = None,
+    timezone: str | None = None,
+    nightly_cron: str | None = None,
+    nightly: NightlyParams | None = None,
 ) -> list[RunnerDeployment]:
-    """Every flow as a deployment; the nightly one on its cron schedule from ``params.yaml``.
+    """Every flow as a deployment; the nightly one on its cron schedule.
 
     Args:
         ingest_cron: Optional cron schedule for the ingestion deployment (e.g. ``"0 2 * * *"``).
-        timezone: Timezone of the ingestion schedule.
-        nightly: The nightly params (schedule and timezone included); default ``params.yaml``'s ``nightly``.
+        timezone: IANA timezone of every schedule; default ``params.yaml``'s ``nightly.timezone``.
+        nightly_cron: The nightly schedule; default ``params.yaml``'s ``nightly.cron`` (02:00).
+        nightly: The nightly params; default ``params.yaml``'s ``nightly`` section.
 
     Returns:
         The deployments, in the order the UI lists them.
+
+    Raises:
+        ValueError: for an unknown timezone or a malformed cron expression.
     """
     from flows.build_dataset import build_dataset
     from flows.ingest import ingest_flow
@@ -32,7 +39,9 @@ def build_deployments(
     from flows.serving import ingest_and_gate
 
     nightly = nightly or load_nightly_params()
-    schedule = {"schedules": [Cron(ingest_cron, timezone=timezone)]} if ingest_cron else {}
+    overrides = {k: v for k, v in {"timezone": timezone, "cron": nightly_cron}.items() if v is not None}
+    nightly = NightlyParams.model_validate({**nightly.model_dump(), **overrides})  # validates both
+    schedule = {"schedules": [Cron(ingest_cron, timezone=nightly.timezone)]} if ingest_cron else {}
     return [
         ingest_flow.to_deployment(name="ingest", description="Index a folder of documents and publish a corpus version.", **schedule),
         ingest_and_gate.to_deployment(name="ingest-and-gate", description="Ingest, then promote the version only if retrieval does not regress."),
@@ -44,11 +53,6 @@ def build_deployments(
     ]
 
 
-def serve_deployments(ingest_cron: str | None = None, timezone: str = "UTC") -> None:
-    """Register every deployment with the Prefect API and run them until interrupted.
-
-    Args:
-        ingest_cron: Optional cron schedule for the ingestion deployment (e.g. ``"0 2 * * *"``).
-        timezone: Timezone of the ingestion schedule (the nightly one has its own in ``params.yaml``).
-    """
-    serve(*build_deployments(ingest_cron, timezone))
+def serve_deployments(ingest_cron: str | None = None, timezone: str | None = None, nightly_cron: str | None = None) -> None:
+    """Register every deployment with the Prefect API and run them until interrupted (see ``build_deployments``)."""
+    serve(*build_deployments(ingest_cron, timezone, nightly_cron))

@@ -7,7 +7,7 @@ from prefect.cache_policies import NO_CACHE
 from flows.ingest import ingest_flow
 from schemas.corpus import IngestReport
 from schemas.gate import GateResult
-from schemas.params import GateParams, IngestParams, ServingParams, load_params
+from schemas.params import GateParams, IngestParams, RunnerParams, ServingParams, load_params
 from tasks.serving.gate import render_report, run_gate
 
 gate_version = task(run_gate, name="retrieval-gate", cache_policy=NO_CACHE)
@@ -17,10 +17,11 @@ gate_version = task(run_gate, name="retrieval-gate", cache_policy=NO_CACHE)
 def ingest_and_gate(
     ingest: IngestParams = load_params("ingest", IngestParams),
     gate: GateParams = load_params("serving", ServingParams).gate,
+    runner: RunnerParams = load_params("runner", RunnerParams),
 ) -> tuple[IngestReport, GateResult | None]:
     """Publish a version without serving it, then promote it or hold CURRENT on the last good one."""
     held = ingest.model_copy(update={"index": ingest.index.model_copy(update={"promote": False})})
-    report = ingest_flow(held)
+    report = ingest_flow(held, runner)
     if not report.published:
         return report, None
     result = gate_version(held.index, gate, report.version)

@@ -8,6 +8,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.params import ChunkParams, EmbedParams, ExtractParams
+from schemas.timing import StageTiming
 
 CHUNK_TABLE_COLUMNS = (
     "chunk_id", "doc_id", "content_hash", "chunk_index", "text", "section",
@@ -96,18 +97,6 @@ class CorpusManifest(_Record):
     failed: tuple[FailedDocument, ...] = ()
     diff: CorpusDiff
     chunk_count: int
-
-
-class StageTiming(_Record):
-    """Wall time and items handled by one stage in a run."""
-
-    seconds: float
-    items: int
-
-    @property
-    def items_per_second(self) -> float:
-        """Throughput of the stage."""
-        return self.items / self.seconds if self.seconds > 0 else 0.0
 
 
 class IngestReport(_Record):

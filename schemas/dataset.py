@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.timing import StageTiming
+
 SplitName = Literal["train", "val", "test"]
 SPLITS: tuple[SplitName, ...] = ("train", "val", "test")
 
@@ -220,3 +222,4 @@ class BuildSummary(BuildCounts):
     out_dir: str
     data_card: str
     pushed: bool = False
+    timings: dict[str, StageTiming] = Field(default_factory=dict, description="Seconds and items per stage of this run.")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 PARAMS_FILE = Path("params.yaml")
 """Where ``params.yaml`` is looked up: the working directory, as DVC does."""
@@ -306,6 +306,23 @@ class ServingParams(StageParams):
 # --- Nightly run (``nightly`` in params.yaml) ---------------------------------------------------
 
 
+class RunnerParams(StageParams):
+    """Where a flow's heavy tasks run: one of Prefect's task runners. Outputs never depend on it."""
+
+    kind: Literal["auto", "threads", "processes", "dask"] = Field(
+        "auto",
+        description="'threads' (in the flow's process), 'processes' (Prefect's process pool on this machine), "
+        "'dask' (prefect-dask on a Dask cluster) or 'auto' (each flow picks threads or processes by input size).",
+    )
+    workers: int = Field(
+        0, ge=0, le=256,
+        description="Threads, processes or local Dask workers; 0: one thread, or one process / worker per CPU core.",
+    )
+    dask_address: str | None = Field(
+        None, description="Scheduler of an existing Dask cluster (tcp://host:8786); empty starts a local one."
+    )
+
+
 class NightlyParams(StageParams):
     """The nightly run: every stage's params, its schedule, and where its heavy tasks run.
 
@@ -316,13 +333,19 @@ class NightlyParams(StageParams):
 
     cron: str = Field("0 2 * * *", description="Cron schedule of the nightly deployment (default 02:00).")
     timezone: str = Field("UTC", description="IANA timezone of the cron schedule, e.g. 'Europe/Berlin'.")
-    runner: Literal["local", "dask"] = Field(
-        "local", description="Where the heavy tasks run: 'local' (threads in the flow's process) or 'dask'."
-    )
-    dask_address: str | None = Field(
-        None, description="Scheduler address of an existing Dask cluster (tcp://host:8786); empty starts a local one."
-    )
-    dask_workers: int = Field(2, ge=1, le=256, description="Workers of the local Dask cluster (without an address).")
+
+    @model_validator(mode="after")
+    def _valid_schedule(self) -> NightlyParams:
+        """The cron expression and timezone, checked by Prefect's own ``CronSchedule``."""
+        from prefect.client.schemas.schedules import CronSchedule
+        from pydantic import ValidationError
+
+        try:
+            CronSchedule(cron=self.cron, timezone=self.timezone)
+        except ValidationError as error:
+            raise ValueError("; ".join(e["msg"].removeprefix("Value error, ") for e in error.errors())) from None
+        return self
+    runner: RunnerParams = Field(default_factory=RunnerParams, description="Where every branch's heavy tasks run.")
     ingest: IngestParams = Field(default_factory=IngestParams)
     dataset: DatasetParams = Field(default_factory=DatasetParams)
     serving: ServingParams = Field(default_factory=ServingParams)
@@ -339,5 +362,5 @@ def load_nightly_params(path: Path | str | None = None) -> NightlyParams:
     """
     file = Path(path) if path is not None else PARAMS_FILE
     document = (yaml.safe_load(file.read_text(encoding="utf-8")) or {}) if file.exists() else {}
-    stages = {stage: document[stage] for stage in ("ingest", "dataset", "serving") if document.get(stage)}
+    stages = {stage: document[stage] for stage in ("ingest", "dataset", "serving", "runner") if document.get(stage)}
     return NightlyParams.model_validate({**stages, **(document.get("nightly") or {})})

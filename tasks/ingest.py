@@ -6,21 +6,19 @@ process or on a Dask worker; ``task.fn(...)`` runs the logic without Prefect.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import numpy as np
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from schemas.corpus import CorpusManifest, ModelInfo, StageTiming
+from schemas.corpus import CorpusManifest, ModelInfo
 from schemas.documents import Chunk, ChunkedDocument, DocumentStatus, ExtractedDocument, SourceDocument
 from schemas.params import ChunkParams, EmbedParams, ExtractParams, IndexParams, IngestParams
 from tasks import index, versions
 from tasks.chunk import chunk_documents
+from tasks.clock import StageClock
 from tasks.discover import discover_documents
 from tasks.embed import describe_model, load_embedder
 from tasks.extract import extract_documents
@@ -29,28 +27,6 @@ from tasks.plan import IngestPlan, RunResult, plan_ingest
 from tasks.retry import retry_on_transient
 
 _IO_RETRIES = {"retries": 3, "retry_delay_seconds": [1, 5, 15], "retry_condition_fn": retry_on_transient}
-
-
-@dataclass
-class StageClock:
-    """Accumulates wall time and item counts per stage over a run."""
-
-    seconds: dict[str, float] = field(default_factory=dict)
-    items: dict[str, int] = field(default_factory=dict)
-
-    @contextmanager
-    def stage(self, name: str, items: int = 0) -> Iterator[None]:
-        """Time one pass of a stage and add ``items`` to its count."""
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
-            self.items[name] = self.items.get(name, 0) + items
-
-    def timings(self) -> dict[str, StageTiming]:
-        """Per-stage timings for the report."""
-        return {name: StageTiming(seconds=seconds, items=self.items.get(name, 0)) for name, seconds in self.seconds.items()}
 
 
 @task(name="discover-documents", cache_policy=NO_CACHE)
@@ -84,13 +60,11 @@ def prepare_table(params: IndexParams, dimension: int, parent: CorpusManifest | 
     return table.version
 
 
-@task(name="extract", cache_policy=NO_CACHE)
 def extract_batch(sources: list[SourceDocument], params: ExtractParams) -> list[ExtractedDocument]:
-    """Extract a batch of documents with unstructured."""
+    """Extract a batch of documents with unstructured (a failing file is marked failed, never raised)."""
     return extract_documents(sources, params)
 
 
-@task(name="chunk", cache_policy=NO_CACHE)
 def chunk_batch(documents: list[ExtractedDocument], chunk_params: ChunkParams, embed_params: EmbedParams) -> list[ChunkedDocument]:
     """Split a batch into semantic chunks (sentences embedded once).
 
@@ -118,17 +92,59 @@ def chunk_batch(documents: list[ExtractedDocument], chunk_params: ChunkParams, e
         try:
             results.extend(run([document]))
         except Exception as error:  # noqa: BLE001 - recorded as this document's failure reason
-            failed = document.model_copy(update={
-                "status": DocumentStatus.FAILED, "elements": (), "errors": (f"chunking error ({type(error).__name__}): {error}"[:500],),
-            })
-            results.append(ChunkedDocument(extracted=failed, chunks=()))
+            results.append(failed_document(document.source, f"chunking error ({type(error).__name__}): {error}"))
     return results
 
 
-@task(name="embed", cache_policy=NO_CACHE)
 def embed_batch(chunks: list[Chunk], params: EmbedParams) -> np.ndarray:
     """Embed a batch of chunks into normalised vectors."""
     return load_embedder(params).encode([chunk.text for chunk in chunks])
+
+
+def failed_document(source: SourceDocument, reason: str) -> ChunkedDocument:
+    """A document that produced no chunks, with why (the reason is cut to 500 characters)."""
+    extracted = ExtractedDocument(source=source, status=DocumentStatus.FAILED, errors=(reason[:500],))
+    return ChunkedDocument(extracted=extracted, chunks=())
+
+
+@dataclass
+class ProcessedBatch:
+    """A batch's chunked documents, their chunks' vectors (in order) and each stage's seconds."""
+
+    chunked: list[ChunkedDocument]
+    vectors: np.ndarray
+    seconds: dict[str, float]
+
+    @property
+    def chunks(self) -> list[Chunk]:
+        """Every chunk of the batch, in document order (the rows of ``vectors``)."""
+        return [chunk for item in self.chunked for chunk in item.chunks]
+
+
+@task(name="extract-chunk-embed", cache_policy=NO_CACHE, persist_result=False)
+def process_batch(sources: list[SourceDocument], params: IngestParams) -> ProcessedBatch:
+    """The heavy part of ingestion for one batch: extract, chunk and embed (no I/O to the index).
+
+    It takes records and params only, so it runs on whichever task runner the flow was given
+    (threads, processes, a Dask worker); each process loads the embedding model once.
+    """
+    clock = StageClock()
+    with clock.stage("extract"):
+        extracted = extract_batch(sources, params.extract)
+    with clock.stage("chunk"):
+        chunked = chunk_batch(extracted, params.chunk, params.embed)
+    with clock.stage("embed"):
+        vectors = embed_batch([chunk for item in chunked for chunk in item.chunks], params.embed)
+    return ProcessedBatch(chunked=chunked, vectors=vectors, seconds=clock.seconds)
+
+
+def failed_batch(sources: list[SourceDocument], reason: str) -> ProcessedBatch:
+    """What a batch whose task failed as a whole leaves: every document failed with the reason."""
+    return ProcessedBatch(
+        chunked=[failed_document(source, f"batch failed: {reason}") for source in sources],
+        vectors=np.zeros((0, 0), dtype=np.float32),
+        seconds={},
+    )
 
 
 @task(name="write-batch", cache_policy=NO_CACHE, **_IO_RETRIES)

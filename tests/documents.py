@@ -133,3 +133,8 @@ def write_mixed_corpus(root: Path) -> dict[str, str]:
         "empty.txt": "no text extracted", "blank.md": "no text extracted", "locked.pdf": "encrypted",
         "junk.pdf": "corrupt", "image.png": "unsupported type",
     }
+
+
+def folder_bytes(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` (sub-folders included), by relative path, with its bytes."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}

@@ -303,10 +303,40 @@ def deduplicate(
     Returns:
         Kept indices (ascending), dropped index -> ``exact_duplicate`` / ``near_duplicate``, clusters.
     """
+    keys = [exact_key(text) for text in texts]
+    row_of_key: dict[str, int] = {}
+    rows = [row_of_key.setdefault(key, len(row_of_key)) for key in keys]
+    firsts = {row: i for i, row in reversed(list(enumerate(rows)))}
+    # exact duplicates share their words, hence their signature: one computed per distinct key
+    distinct = minhash_signatures([texts[firsts[r]] for r in range(len(firsts))], num_perm, shingle_size, workers)
+    return deduplicate_signed(keys, distinct[rows], rank, threshold)
+
+
+def deduplicate_signed(
+    keys: Sequence[Hashable],
+    signatures: np.ndarray,
+    rank: Callable[[int], tuple] | None = None,
+    threshold: float = 0.8,
+) -> DedupeOutcome:
+    """Exact then near-duplicate removal over precomputed exact keys and MinHash signatures.
+
+    The dataset build computes both per batch (on worker processes) and keeps only them in
+    memory; ``deduplicate`` computes them from texts. Rows of exact duplicates other than the
+    first occurrence of their key are never read.
+
+    Args:
+        keys: One exact key per item (``exact_key`` of its text).
+        signatures: One MinHash signature per item, ``(len(keys), num_perm)``.
+        rank: Sort key of an index, smallest kept first; default keeps the first occurrence.
+        threshold: Estimated Jaccard similarity of a near duplicate.
+
+    Returns:
+        Kept indices (ascending), dropped index -> ``exact_duplicate`` / ``near_duplicate``, clusters.
+    """
     rank = rank or (lambda i: (i,))
-    by_key: dict[str, list[int]] = {}
-    for i, text in enumerate(texts):
-        by_key.setdefault(exact_key(text), []).append(i)
+    by_key: dict[Hashable, list[int]] = {}
+    for i, key in enumerate(keys):
+        by_key.setdefault(key, []).append(i)
     dropped: dict[int, str] = {}
     clusters: list[Cluster] = []
     survivors: list[int] = []
@@ -317,11 +347,10 @@ def deduplicate(
             clusters.append(Cluster("exact", sorted(members), best))
             dropped.update({i: "exact_duplicate" for i in members if i != best})
     survivors.sort()
-    signatures = minhash_signatures([texts[i] for i in survivors], num_perm, shingle_size, workers)
-    for component in _components(len(survivors), similar_pairs(signatures, threshold)):
+    for component in _components(len(survivors), similar_pairs(signatures[survivors], threshold)):
         members = [survivors[c] for c in component]
         best = min(members, key=rank)
         clusters.append(Cluster("near", sorted(members), best))
         dropped.update({i: "near_duplicate" for i in members if i != best})
-    kept = [i for i in range(len(texts)) if i not in dropped]
+    kept = [i for i in range(len(keys)) if i not in dropped]
     return DedupeOutcome(kept=kept, dropped=dropped, clusters=sorted(clusters, key=lambda c: c.members[0]))

@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
-from schemas.dataset import SPLITS, ChatExample, LeakageReport, SplitCell, SplitName, SplitReport
+import numpy as np
+
+from schemas.dataset import SPLITS, LeakageReport, SplitCell, SplitName, SplitReport
 from schemas.params import SplitParams
 from tasks.dataset.dedupe import minhash_signatures, similar_pairs
 
@@ -32,14 +34,23 @@ def assign_split(group_hash: str, params: SplitParams) -> SplitName:
     return "test"
 
 
-def split_report(examples: Sequence[ChatExample], splits: Sequence[SplitName], params: SplitParams) -> SplitReport:
-    """Per-split and per-category counts against the target ratios, and straddling groups."""
+def split_report(
+    categories: Sequence[str], group_hashes: Sequence[str], splits: Sequence[SplitName], params: SplitParams
+) -> SplitReport:
+    """Per-split and per-category counts against the target ratios, and straddling groups.
+
+    Args:
+        categories: Each example's category.
+        group_hashes: Each example's group hash.
+        splits: Each example's split.
+        params: The target ratios.
+    """
     targets = {"train": params.train, "val": params.val, "test": params.test}
     per_category: dict[str, Counter[str]] = defaultdict(Counter)
     groups: dict[str, set[str]] = defaultdict(set)
-    for example, split in zip(examples, splits, strict=True):
-        per_category[example.category][split] += 1
-        groups[example.group_hash].add(split)
+    for category, group_hash, split in zip(categories, group_hashes, splits, strict=True):
+        per_category[category][split] += 1
+        groups[group_hash].add(split)
     cells = []
     for category in sorted(per_category):
         counts = per_category[category]
@@ -72,7 +83,13 @@ def check_leakage(
     shingle_size: int,
 ) -> LeakageReport:
     """Near-duplicate pairs (MinHash LSH over the written texts) whose members sit in different splits."""
-    signatures = minhash_signatures(list(texts), num_perm, shingle_size)
+    return check_leakage_signed(minhash_signatures(list(texts), num_perm, shingle_size), splits, ids, threshold)
+
+
+def check_leakage_signed(
+    signatures: np.ndarray, splits: Sequence[SplitName], ids: Sequence[str], threshold: float
+) -> LeakageReport:
+    """``check_leakage`` over the written examples' MinHash signatures (one row each)."""
     pairs = similar_pairs(signatures, threshold)
     crossing = [(ids[i], ids[j]) for i, j in pairs if splits[i] != splits[j]]
     return LeakageReport(threshold=threshold, near_duplicate_pairs=len(pairs), cross_split_pairs=crossing)

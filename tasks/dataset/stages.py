@@ -1,19 +1,26 @@
-"""The dataset flow's Prefect tasks: thin wrappers that run one stage over schema records.
+"""The dataset flow's Prefect tasks, over batches of log lines and a bounded-memory example store.
 
-Each task returns its records and a ``StageReport`` (``total / kept / dropped_<reason>``); every
-dropped record goes on as a ``RejectedRecord`` with its reason. The logic is testable without
-Prefect through ``task.fn(...)``. Only the push to a DVC remote retries (transient I/O). No task
-result is cached or persisted: the early ones carry unredacted text, which must never be written
-anywhere but memory.
+``prepare_batch`` is the heavy per-record work (parse, select, validate, redact PII, exact key and
+MinHash signature) for one batch of lines; the flow submits it to its task runner (threads,
+Prefect's process pool or a Dask cluster) with a bounded number of batches in flight, and adds
+the results, in input order, to an ``ExampleStore`` (redacted examples spooled to the staging
+folder, compact facts in memory). ``dedupe_and_split`` and ``write_dataset`` then work on the
+store. Every dropped line becomes a ``RejectedRecord`` with its reason and every stage is
+tallied, so the counts reconcile. No task result is cached or persisted: batches carry
+unredacted text, which must never be written anywhere but memory.
 """
 
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
@@ -31,91 +38,106 @@ from schemas.dataset import (
     StageReport,
 )
 from schemas.params import DatasetParams
-from tasks.dataset import dedupe as dedupe_lib
 from tasks.dataset import redact as redact_lib
 from tasks.dataset import write as write_lib
+from tasks.dataset.collect import ExampleStore, StageTally
 from tasks.dataset.datacard import render_data_card
+from tasks.dataset.dedupe import deduplicate_signed, exact_key, minhash_signatures
 from tasks.dataset.extract import log_to_example
 from tasks.dataset.forget import read_deny_list, record_version
-from tasks.dataset.read import RawLine, describe_source, find_log_files, iter_raw_lines, parse_log_line
+from tasks.dataset.plots import write_plot_data
+from tasks.dataset.read import RawLine, iter_raw_lines, parse_log_line
 from tasks.dataset.select import select_log
-from tasks.dataset.split import assign_split, check_leakage, split_report
+from tasks.dataset.split import assign_split, check_leakage_signed, split_report
 from tasks.dataset.tokens import count_tokens
 from tasks.dataset.validate import validate_example
 from tasks.dataset.version import TransientDvcError, commit_and_push
 
+BATCH_LINES = 2_000
+"""Log lines per ``prepare_batch`` task: large enough for ``nlp.pipe`` and numpy to pay off."""
+PROCESSES_FROM = 5_000
+"""Input lines from which the ``auto`` runner uses processes: each spawned process imports presidio,
+spaCy and torch (10-15 s here), which a smaller build does not win back."""
+TIMED_ITEMS = {"parse": "read", "validate": "validate", "redact": "redact", "minhash": "redact"}
+"""The items each timed batch stage handled, by the tally stage that counts them."""
+_ANALYZER_LOCK = threading.Lock()
+"""One batch at a time per process uses the shared presidio analyzer (threaded runners)."""
 
-def _report(stage: str, total: int, dropped: list[RejectedRecord]) -> StageReport:
-    return StageReport(
-        stage=stage, total=total, kept=total - len(dropped), dropped=dict(Counter(r.reason for r in dropped))
-    )
+
+def dedupe_text(example: ChatExample, include_system: bool) -> str:
+    """The text compared for duplicates: role-tagged messages (system prompts left out by default)."""
+    parts = []
+    for message in example.messages:
+        if message.role == "system" and not include_system:
+            continue
+        payload = message.content or ""
+        if message.tool_calls:
+            payload += " " + json.dumps(message.tool_calls, sort_keys=True)
+        parts.append(f"{message.role}: {payload}")
+    return "\n".join(parts)
 
 
 @dataclass
-class ExtractOutcome:
-    """Examples of the selected logs, every dropped line, the sources and the stage reports."""
+class PreparedBatch:
+    """A batch of log lines after the per-record stages, in input order."""
 
     examples: list[ChatExample]
+    exact_keys: list[str]
+    signatures: np.ndarray
     rejects: list[RejectedRecord]
-    sources: list[SourceFile]
-    input_lines: int
-    reports: list[StageReport] = field(default_factory=list)
+    tally: StageTally
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
-@task(cache_policy=NO_CACHE, persist_result=False)
-def extract_examples(logs_dir: Path, params: DatasetParams, deny_list: frozenset[str]) -> ExtractOutcome:
-    """Read every log line, validate it, select it and turn it into a chat example."""
+def _timed(seconds: dict[str, float], stage: str, start: float) -> float:
+    now = time.perf_counter()
+    seconds[stage] = seconds.get(stage, 0.0) + now - start
+    return now
+
+
+def _parse_and_select(
+    lines: Sequence[RawLine], params: DatasetParams, deny_list: frozenset[str], tally: StageTally
+) -> tuple[list[ChatExample], list[RejectedRecord]]:
     examples: list[ChatExample] = []
-    malformed: list[RejectedRecord] = []
-    invalid: list[RejectedRecord] = []
-    filtered: list[RejectedRecord] = []
-    lines = 0
-    files = find_log_files(logs_dir)
-    for path in files:
-        for raw in iter_raw_lines(path, logs_dir):
-            lines += 1
-            parsed = parse_log_line(raw) if isinstance(raw, RawLine) else raw
-            if isinstance(parsed, RejectedRecord):
-                (malformed if parsed.kind == "malformed" else invalid).append(parsed)
-                continue
-            keep, reason = select_log(parsed, params.select, deny_list, params.forget.user_hash_salt)
-            if not keep:
-                filtered.append(
-                    RejectedRecord(
-                        stage="select",
-                        kind="filtered",
-                        reason=reason or "filtered",
-                        source=raw.source,
-                        line=raw.line,
-                        request_id=parsed.request_id,
-                    )
-                )
-                continue
-            examples.append(log_to_example(parsed, raw.source, raw.line, params))
-    reports = [
-        _report("read", lines, malformed),
-        _report("schema", lines - len(malformed), invalid),
-        _report("select", lines - len(malformed) - len(invalid), filtered),
-    ]
-    return ExtractOutcome(
-        examples=examples,
-        rejects=malformed + invalid + filtered,
-        sources=[describe_source(p, logs_dir) for p in files],
-        input_lines=lines,
-        reports=reports,
-    )
-
-
-@task(cache_policy=NO_CACHE, persist_result=False)
-def validate_examples(
-    examples: list[ChatExample], params: DatasetParams
-) -> tuple[list[ChatExample], list[RejectedRecord], StageReport]:
-    """Chat-format checks and quality gates: errors reject, warnings annotate the example."""
-    kept: list[ChatExample] = []
     rejects: list[RejectedRecord] = []
+    for raw in lines:
+        tally.seen("read")
+        parsed = parse_log_line(raw)
+        if isinstance(parsed, RejectedRecord):
+            if parsed.kind != "malformed":
+                tally.seen("schema")
+            tally.drop("read" if parsed.kind == "malformed" else "schema", parsed.reason)
+            rejects.append(parsed)
+            continue
+        tally.seen("schema")
+        tally.seen("select")
+        keep, reason = select_log(parsed, params.select, deny_list, params.forget.user_hash_salt)
+        if not keep:
+            tally.drop("select", reason or "filtered")
+            rejects.append(
+                RejectedRecord(
+                    stage="select",
+                    kind="filtered",
+                    reason=reason or "filtered",
+                    source=raw.source,
+                    line=raw.line,
+                    request_id=parsed.request_id,
+                )
+            )
+            continue
+        examples.append(log_to_example(parsed, raw.source, raw.line, params))
+    return examples, rejects
+
+
+def _validate(
+    examples: Sequence[ChatExample], params: DatasetParams, tally: StageTally, rejects: list[RejectedRecord]
+) -> list[ChatExample]:
+    kept: list[ChatExample] = []
     for example in examples:
+        tally.seen("validate")
         result = validate_example(example.to_openai(), example.lineage.line, params.validation, count_tokens)
         if not result.valid:
+            tally.drop("validate", result.errors[0].code)
             rejects.append(
                 RejectedRecord(
                     stage="validate",
@@ -133,96 +155,125 @@ def validate_examples(
                 update={"warnings": tuple(w.code for w in result.warnings), "token_count": result.token_count}
             )
         )
-    return kept, rejects, _report("validate", len(examples), rejects)
+    return kept
 
 
-@task(cache_policy=NO_CACHE, persist_result=False)
-def redact_examples(
-    examples: list[ChatExample], params: DatasetParams
-) -> tuple[list[ChatExample], dict[str, int], StageReport]:
-    """Replace personal data in every message with consistent placeholders."""
-    outcome = redact_lib.redact_examples(examples, params.redact)
-    counts = dict(sorted(outcome.pii_counts.items()))
-    return outcome.examples, counts, StageReport(stage="redact", total=len(examples), kept=len(examples))
+def prepare_lines(lines: Sequence[RawLine], params: DatasetParams, deny_list: frozenset[str]) -> PreparedBatch:
+    """Parse, select, validate and redact a batch of log lines, then key and sign each example.
 
+    Args:
+        lines: Decoded log lines.
+        params: The dataset params.
+        deny_list: Salted hashes of forgotten users.
 
-def dedupe_text(example: ChatExample, include_system: bool) -> str:
-    """The text compared for duplicates: role-tagged messages (system prompts left out by default)."""
-    parts = []
-    for message in example.messages:
-        if message.role == "system" and not include_system:
-            continue
-        payload = message.content or ""
-        if message.tool_calls:
-            payload += " " + json.dumps(message.tool_calls, sort_keys=True)
-        parts.append(f"{message.role}: {payload}")
-    return "\n".join(parts)
-
-
-def keep_rank(example: ChatExample) -> tuple:
-    """Keep policy: highest quality score, then newest, then smallest id."""
-    score = example.quality_score if example.quality_score is not None else float("-inf")
-    return (-score, -example.timestamp.timestamp(), example.example_id)
-
-
-@task(cache_policy=NO_CACHE, persist_result=False)
-def dedupe_examples(
-    examples: list[ChatExample], params: DatasetParams
-) -> tuple[list[ChatExample], list[RejectedRecord], list[DedupeCluster], StageReport]:
-    """Exact then near-duplicate removal, keeping the best-ranked member of each cluster."""
+    Returns:
+        The redacted examples with their exact keys and MinHash signatures (of ``dedupe_text``),
+        every dropped line as a record, the stage tally and the seconds each stage took.
+    """
+    tally, seconds = StageTally(), {}
+    start = time.perf_counter()
+    examples, rejects = _parse_and_select(lines, params, deny_list, tally)
+    start = _timed(seconds, "parse", start)
+    valid = _validate(examples, params, tally, rejects)
+    start = _timed(seconds, "validate", start)
+    tally.seen("redact", len(valid))
+    with _ANALYZER_LOCK:  # parallelism comes from the task runner, so one process each
+        redacted = redact_lib.redact_examples(valid, params.redact.model_copy(update={"workers": 1})).examples
+    start = _timed(seconds, "redact", start)
     p = params.dedupe
-    outcome = dedupe_lib.deduplicate(
-        [dedupe_text(e, p.include_system) for e in examples],
-        rank=lambda i: keep_rank(examples[i]),
-        threshold=p.threshold,
-        num_perm=p.num_perm,
-        shingle_size=p.shingle_size,
-    )
-    rejects = [
-        RejectedRecord(
-            stage="dedupe",
-            kind="duplicate",
-            reason=reason,
-            source=examples[i].lineage.source,
-            line=examples[i].lineage.line,
-            request_id=examples[i].lineage.request_id,
-            example_id=examples[i].example_id,
+    texts = [dedupe_text(e, p.include_system) for e in redacted]
+    signatures = minhash_signatures(texts, p.num_perm, p.shingle_size, workers=1)
+    keys = [exact_key(t) for t in texts]
+    _timed(seconds, "minhash", start)
+    return PreparedBatch(redacted, keys, signatures, rejects, tally, seconds)
+
+
+@task(name="prepare-log-batch", cache_policy=NO_CACHE, persist_result=False)
+def prepare_batch(lines: list[RawLine], params: DatasetParams, deny_list: frozenset[str]) -> PreparedBatch:
+    """The heavy per-record work for one batch (see ``prepare_lines``), on the flow's task runner."""
+    return prepare_lines(lines, params, deny_list)
+
+
+def failed_batch(lines: Sequence[RawLine], message: str) -> PreparedBatch:
+    """What a batch whose task failed as a whole leaves: every line rejected with the task's error."""
+    tally = StageTally()
+    rejects = []
+    for raw in lines:
+        tally.seen("read")
+        tally.drop("read", "batch_failed")
+        rejects.append(
+            RejectedRecord(
+                stage="read", kind="rejected", reason="batch_failed", source=raw.source, line=raw.line,
+                message=message[:500],
+            )
         )
-        for i, reason in sorted(outcome.dropped.items())
-    ]
+    return PreparedBatch([], [], np.zeros((0, 0), dtype=np.uint32), rejects, tally)
+
+
+def line_batches(
+    files: Sequence[Path], logs_dir: Path, size: int, tally: StageTally, rejects: list[RejectedRecord]
+) -> Iterator[list[RawLine]]:
+    """Decoded lines of every file in order, ``size`` a batch; undecodable lines go to ``rejects``."""
+    batch: list[RawLine] = []
+    for path in files:
+        for raw in iter_raw_lines(path, logs_dir):
+            if isinstance(raw, RejectedRecord):
+                tally.seen("read")
+                tally.drop("read", raw.reason)
+                rejects.append(raw)
+                continue
+            batch.append(raw)
+            if len(batch) >= size:
+                yield batch
+                batch = []
+    if batch:
+        yield batch
+
+
+@dataclass
+class Selection:
+    """What dedupe and split decided over the store: kept indices with their splits, and the reports."""
+
+    kept: list[int]
+    splits: list[SplitName]
+    duplicates: list[RejectedRecord]
+    clusters: list[DedupeCluster]
+    split_report: SplitReport
+    leakage: LeakageReport
+
+
+@task(name="dedupe-and-split", cache_policy=NO_CACHE, persist_result=False)
+def dedupe_and_split(store: ExampleStore, params: DatasetParams, tally: StageTally) -> Selection:
+    """Exact then near-duplicate removal, the stable split, and the leakage check over the store.
+
+    Raises:
+        ValueError: when a near-duplicate pair straddles two splits (the build must not publish).
+    """
+    p = params.dedupe
+    outcome = deduplicate_signed(store.exact_keys, store.signatures, store.rank, p.threshold)
+    tally.seen("dedupe", len(store))
+    duplicates = []
+    for i, reason in sorted(outcome.dropped.items()):
+        tally.drop("dedupe", reason)
+        duplicates.append(store.rejected(i, "dedupe", reason))
 
     def ref(i: int) -> str:
-        return f"{examples[i].lineage.source}:{examples[i].lineage.line}"
+        source, line, _ = store.lineages[i]
+        return f"{source}:{line}"
 
     clusters = [
         DedupeCluster(cluster=n, kind=c.kind, members=[ref(i) for i in c.members], kept=ref(c.kept))
         for n, c in enumerate(outcome.clusters)
     ]
-    return [examples[i] for i in outcome.kept], rejects, clusters, _report("dedupe", len(examples), rejects)
-
-
-@task(cache_policy=NO_CACHE, persist_result=False)
-def split_examples(examples: list[ChatExample], params: DatasetParams) -> tuple[list[SplitName], SplitReport]:
-    """Assign each example to a split by its group hash, and report against the targets."""
-    splits = [assign_split(e.group_hash, params.split) for e in examples]
-    return splits, split_report(examples, splits, params.split)
-
-
-@task(cache_policy=NO_CACHE, persist_result=False)
-def check_split_leakage(examples: list[ChatExample], splits: list[SplitName], params: DatasetParams) -> LeakageReport:
-    """Prove no near-duplicate pair straddles two splits (fails the build if one does)."""
-    p = params.dedupe
-    report = check_leakage(
-        [dedupe_text(e, p.include_system) for e in examples],
-        splits,
-        [e.example_id for e in examples],
-        p.threshold,
-        p.num_perm,
-        p.shingle_size,
+    kept = outcome.kept
+    splits = [assign_split(store.group_hashes[i], params.split) for i in kept]
+    report = split_report(
+        [store.categories[i] for i in kept], [store.group_hashes[i] for i in kept], splits, params.split
     )
-    if not report.clean:
-        raise ValueError(f"{len(report.cross_split_pairs)} near-duplicate pairs straddle splits")
-    return report
+    leakage = check_leakage_signed(store.signatures[kept], splits, [store.example_ids[i] for i in kept], p.threshold)
+    if not leakage.clean:
+        raise ValueError(f"{len(leakage.cross_split_pairs)} near-duplicate pairs straddle splits")
+    return Selection(kept, splits, duplicates, clusters, report, leakage)
 
 
 @dataclass
@@ -234,44 +285,56 @@ class BuildResult:
     data_card: Path
 
 
-@task(cache_policy=NO_CACHE, persist_result=False)
+@task(name="write-dataset", cache_policy=NO_CACHE, persist_result=False)
 def write_dataset(
     out_dir: Path,
     params: DatasetParams,
-    examples: list[ChatExample],
-    splits: list[SplitName],
+    store: ExampleStore,
+    selection: Selection,
     rejects: list[RejectedRecord],
-    clusters: list[DedupeCluster],
     reports: list[StageReport],
-    split_rep: SplitReport,
-    leakage: LeakageReport,
-    pii_counts: dict[str, int],
     sources: list[SourceFile],
     input_lines: int,
 ) -> BuildResult:
-    """Write the dataset folder atomically and register the version for ``forget``."""
-    staging = write_lib.staging_dir(out_dir)
-    by_split: dict[str, list[ChatExample]] = {s: [] for s in SPLITS}
-    for example, split in zip(examples, splits, strict=True):
-        by_split[split].append(example)
+    """Write the dataset folder atomically (the store's spool sits in its staging folder).
+
+    Each split file is written in example-id order, reading the kept examples back from the
+    spool, so memory never holds a split. The version is registered for ``forget``.
+
+    Raises:
+        ValueError: when the accounting does not balance (nothing is published).
+    """
+    staging = store.spool.parent
+    by_split: dict[str, list[int]] = {s: [] for s in SPLITS}
+    for i, split in zip(selection.kept, selection.splits, strict=True):
+        by_split[split].append(i)
     for split in SPLITS:
-        write_lib.write_split(staging, split, by_split[split])
-    write_lib.write_rejects(staging, rejects)
-    write_lib.write_lineage(staging, zip(examples, splits, strict=True))
-    write_lib.write_jsonl(staging / "clusters.jsonl", (c.model_dump() for c in clusters))
-    kinds = Counter(r.kind for r in rejects)
+        by_split[split].sort(key=lambda i: store.example_ids[i])
+        write_lib.write_split(staging, split, store.read(by_split[split]))
+    everything = [*rejects, *selection.duplicates]
+    write_lib.write_rejects(staging, everything)
+    lineage = sorted((store.example_ids[i], s, i) for s in SPLITS for i in by_split[s])
+    write_lib.write_jsonl(
+        staging / "lineage.jsonl",
+        ({"example_id": e, "split": s, **store.lineage(i).model_dump()} for e, s, i in lineage),
+    )
+    write_lib.write_jsonl(staging / "clusters.jsonl", (c.model_dump() for c in selection.clusters))
+    kinds = Counter(r.kind for r in everything)
     reasons: dict[str, dict[str, int]] = {}
-    for r in rejects:
+    for r in everything:
         reasons.setdefault(r.kind, {}).setdefault(r.reason, 0)
         reasons[r.kind][r.reason] += 1
+    store.close()  # the spool must not be published
     files = write_lib.split_files(staging)
-    lengths = {s: sorted(e.token_count or 0 for e in by_split[s]) for s in SPLITS}
+    lengths = {s: sorted(store.token_counts[i] for i in by_split[s]) for s in SPLITS}
+    cluster_sizes = Counter(len(c.members) for c in selection.clusters)
+    kept_users = sorted({u for i in selection.kept if (u := store.user_hashes[i])})
     manifest = DatasetManifest(
         name=params.name,
         version=write_lib.content_version(files),
         counts=BuildCounts(
             input_lines=input_lines,
-            written=len(examples),
+            written=len(selection.kept),
             rejected=kinds["rejected"],
             filtered=kinds["filtered"],
             duplicates=kinds["duplicate"],
@@ -280,21 +343,22 @@ def write_dataset(
         reasons={k: dict(sorted(v.items())) for k, v in sorted(reasons.items())},
         splits={s: len(by_split[s]) for s in SPLITS},
         stages=reports,
-        split_report=split_rep,
-        leakage=leakage,
-        pii_counts=pii_counts,
-        duplicate_cluster_sizes={str(k): v for k, v in sorted(Counter(len(c.members) for c in clusters).items())},
+        split_report=selection.split_report,
+        leakage=selection.leakage,
+        pii_counts=dict(sorted(store.pii_counts.items())),
+        duplicate_cluster_sizes={str(k): v for k, v in sorted(cluster_sizes.items())},
         token_stats={s: _stats(lengths[s]) for s in SPLITS},
         params=params.model_dump(mode="json"),
         params_fingerprint=params.fingerprint(),
         sources=sources,
         files=files,
-        user_hashes=sorted({e.user_hash for e in examples if e.user_hash}),
+        user_hashes=kept_users,
     )
     if not manifest.counts.balanced:
         raise ValueError(f"accounting does not balance: {manifest.counts}")
     (staging / "manifest.json").write_text(manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")
     (staging / "data_card.html").write_text(render_data_card(manifest, lengths), encoding="utf-8")
+    write_plot_data(staging, manifest, lengths)
     write_lib.publish_dir(staging, out_dir)
     record_version(out_dir.parent, params.name, manifest.version, manifest.user_hashes)
     return BuildResult(manifest=manifest, out_dir=out_dir, data_card=out_dir / "data_card.html")

@@ -15,7 +15,17 @@ from typing import Any
 from schemas.params import DatasetParams
 
 STAGE = "build_dataset"
-CODE_FILES = ["flows/build_dataset.py", "flows/dataset_commands.py", "schemas/dataset.py", "schemas/logs.py"]
+METRICS_FILE = "data/metrics/dataset.json"
+"""The stage's metrics: the build's counts as ``build-dataset --json`` prints them (``dvc metrics show``)."""
+CODE_FILES = [
+    "flows/build_dataset.py",
+    "flows/dataset_commands.py",
+    "schemas/dataset.py",
+    "schemas/logs.py",
+    "schemas/timing.py",
+    "tasks/clock.py",
+    "tasks/runners.py",
+]
 """Code the stage depends on besides ``tasks/dataset/*.py`` (files, not folders: ``__pycache__``
 written during a run would otherwise change a folder dep and make the next ``dvc repro`` rerun)."""
 
@@ -32,11 +42,13 @@ class TransientDvcError(RuntimeError):
 
 def dvc_stage(params: DatasetParams, code: list[str]) -> dict[str, Any]:
     """The ``build_dataset`` stage of ``dvc.yaml`` for these params and code files."""
+    metrics_dir = Path(METRICS_FILE).parent.as_posix()
     return {
-        "cmd": "python -m flows.dataset_commands build-dataset",
+        "cmd": f"mkdir -p {metrics_dir} && python -m flows.dataset_commands build-dataset --json > {METRICS_FILE}",
         "deps": [params.logs_dir, params.forget.deny_list, *code],
         "params": ["dataset"],
         "outs": [f"{params.out_root}/{params.name}"],
+        "metrics": [{METRICS_FILE: {"cache": False}}],
     }
 
 

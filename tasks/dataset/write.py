@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -89,27 +89,38 @@ def _parquet_row(example: ChatExample, split: str) -> dict[str, Any]:
     }
 
 
-def write_split(folder: Path, split: str, examples: Sequence[ChatExample]) -> None:
-    """``<split>.jsonl`` (OpenAI chat format) and ``<split>.parquet``, both sorted by example id."""
-    ordered = sorted(examples, key=lambda e: e.example_id)
-    write_jsonl(folder / f"{split}.jsonl", (e.to_openai() for e in ordered))
-    table = pa.Table.from_pylist([_parquet_row(e, split) for e in ordered], schema=PARQUET_SCHEMA)
-    pq.write_table(table, folder / f"{split}.parquet", compression="zstd")
+ROW_GROUP = 5_000
+"""Parquet rows written at a time (one row group each): a split is never held whole in memory."""
+
+
+def write_split(folder: Path, split: str, examples: Iterable[ChatExample]) -> int:
+    """``<split>.jsonl`` (OpenAI chat format) and ``<split>.parquet`` from examples given in file order.
+
+    Returns:
+        How many examples were written.
+    """
+    written = 0
+    rows: list[dict[str, Any]] = []
+    with (
+        (folder / f"{split}.jsonl").open("w", encoding="utf-8", newline="\n") as handle,
+        pq.ParquetWriter(folder / f"{split}.parquet", PARQUET_SCHEMA, compression="zstd") as parquet,
+    ):
+        for example in examples:
+            handle.write(_dumps(example.to_openai()) + "\n")
+            rows.append(_parquet_row(example, split))
+            written += 1
+            if len(rows) >= ROW_GROUP:
+                parquet.write_table(pa.Table.from_pylist(rows, schema=PARQUET_SCHEMA))
+                rows = []
+        if rows or not written:
+            parquet.write_table(pa.Table.from_pylist(rows, schema=PARQUET_SCHEMA))
+    return written
 
 
 def write_rejects(folder: Path, rejects: Iterable[RejectedRecord]) -> None:
     """``rejects.jsonl``: every dropped line with its kind, reason and pydantic errors, by file and line."""
     ordered = sorted(rejects, key=lambda r: (r.source, r.line, r.stage))
     write_jsonl(folder / "rejects.jsonl", (r.model_dump(mode="json", exclude_none=True) for r in ordered))
-
-
-def write_lineage(folder: Path, rows: Iterable[tuple[ChatExample, str]]) -> None:
-    """``lineage.jsonl``: example id, split and where it came from."""
-    ordered = sorted(rows, key=lambda r: r[0].example_id)
-    write_jsonl(
-        folder / "lineage.jsonl",
-        ({"example_id": e.example_id, "split": s, **e.lineage.model_dump()} for e, s in ordered),
-    )
 
 
 def split_files(folder: Path) -> dict[str, str]:

@@ -25,6 +25,7 @@ from tasks.dataset.dedupe import shingles
 from tasks.dataset.select import user_hash
 from tasks.dataset.synthetic_logs import SyntheticCorpus, generate_logs, write_logs
 from tasks.dataset.version import STAGE, code_deps, dvc_stage
+from tests.documents import folder_bytes
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,6 +75,24 @@ def test_every_input_line_is_accounted_for(built, corpus: SyntheticCorpus) -> No
     assert manifest.counts.balanced and manifest.version == summary.version
     assert {r.stage: r.kept for r in manifest.stages}["dedupe"] == summary.written
     assert sum(manifest.reasons["malformed"].values()) == summary.malformed
+
+
+def test_run_page_shows_stage_timings_and_the_rejected_lines(built) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactCollectionFilter, ArtifactCollectionFilterKey
+
+    _, summary, out = built
+    stages = {r.stage: r for r in _manifest(out).stages}
+    assert list(summary.timings) == ["parse", "validate", "redact", "minhash", "dedupe-and-split", "write"]
+    assert summary.timings["redact"].items == stages["redact"].total == stages["validate"].kept
+    assert summary.timings["write"].items == summary.written and summary.timings["redact"].seconds > 0
+    with get_client(sync_client=True) as client:
+        keys = ArtifactCollectionFilterKey(any_=["dataset-t", "dataset-t-rejects"])
+        artifacts = {a.key: a for a in client.read_latest_artifacts(artifact_filter=ArtifactCollectionFilter(key=keys))}
+    rows = json.loads(artifacts["dataset-t-rejects"].data)
+    rejects = [json.loads(x) for x in (out / "rejects.jsonl").read_text().splitlines()]
+    assert rows == [{k: r.get(k) for k in ("source", "line", "stage", "kind", "reason", "message")} for r in rejects[:200]]
+    assert "| redact |" in artifacts["dataset-t"].data and summary.version in artifacts["dataset-t"].data
 
 
 def test_outputs_are_openai_chat_and_parquet(built) -> None:
@@ -248,12 +267,12 @@ def test_dvc_repro_twice_is_a_no_op_and_rebuilds_byte_identical(tmp_path: Path, 
     _run([*dvc, "remote", "add", "-d", "local", str(tmp_path / "remote")], repo, env)
     _run([*dvc, "repro"], repo, env)
     out = repo / params.out_root / params.name
-    first = {p.name: p.read_bytes() for p in out.iterdir()}
+    first = folder_bytes(out)
     assert {"train.jsonl", "val.parquet", "manifest.json", "data_card.html", "rejects.jsonl"} <= set(first)
     second = _run([*dvc, "repro"], repo, env)
     assert "didn't change" in second or "up to date" in second
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == first
+    assert folder_bytes(out) == first
     _run([*dvc, "repro", "--force"], repo, env)
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == first
+    assert folder_bytes(out) == first
     _run([*dvc, "push"], repo, env)
     assert any((tmp_path / "remote").rglob("*"))

@@ -1,44 +1,112 @@
-"""Scale-out: the nightly run's heavy task gives the same outputs on a 2-worker Dask cluster."""
+"""Scale-out: the heavy tasks give the same outputs on a 2-worker Dask cluster and on Prefect's process pool.
+
+The Dask cluster runs its workers as threads (``processes=False``): spawned worker processes cost
+10-15 s each here to import torch and presidio. The process-pool test covers what a real cluster
+adds, every batch and its result pickled to and from another process.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import lancedb
 import pytest
 from distributed import LocalCluster
 from prefect import flow
 
+from flows.build_dataset import build_dataset
+from flows.ingest import ingest_flow
 from flows.nightly import build_regression_sets, submit_to_runner
-from schemas.params import NightlyParams
-from tasks.dataset.synthetic_logs import generate_logs, write_logs
+from schemas.params import DatasetParams, IndexParams, IngestParams, NightlyParams, RunnerParams, ServingParams
+from tasks.dataset import stages
+from tasks.dataset.synthetic_logs import SyntheticCorpus, write_logs
+from tests.documents import folder_bytes, write_mixed_corpus
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 
 
+@pytest.fixture(scope="module")
+def cluster():
+    """A 2-worker local Dask cluster; yields its scheduler address and the workers."""
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as local:
+        yield local
+
+
+def executed_on(cluster: LocalCluster) -> int:
+    """Tasks the cluster's workers have run so far."""
+    return sum(worker.state.executed_count for worker in cluster.workers.values())
+
+
+@pytest.fixture(scope="module")
+def logs(tmp_path_factory, corpus: SyntheticCorpus) -> Path:
+    folder = tmp_path_factory.mktemp("dask-logs")
+    write_logs(corpus, folder, files=2)
+    return folder
+
+
 @flow
-def regression_sets_on_runner(params: NightlyParams) -> dict[str, int]:
-    """The nightly run's regression-set branch alone, on the configured runner."""
-    state = submit_to_runner(params, build_regression_sets, {"serving": params.serving, "redact": params.dataset.redact})
+def regression_sets_on_runner(serving: ServingParams, runner: RunnerParams) -> dict[str, int]:
+    """The nightly run's regression-set branch alone, on the given runner."""
+    state = submit_to_runner(runner, build_regression_sets, {"serving": serving, "redact": NightlyParams().dataset.redact})
     return state.result()
 
 
-def params_for(root: Path, out: str, **runner) -> NightlyParams:
-    return NightlyParams.model_validate({
-        **runner, "serving": {"logs_dir": str(root / "logs"), "regression": {"name": "set", "out_root": str(root / out)}},
-    })
+def test_ingest_on_dask_writes_the_same_chunks_and_vectors(tmp_path: Path, cluster: LocalCluster) -> None:
+    source = tmp_path / "docs"
+    write_mixed_corpus(source)
+    rows = {}
+    for name, runner in (("threads", RunnerParams(kind="threads")), ("dask", RunnerParams(kind="dask", dask_address=cluster.scheduler_address))):
+        params = IngestParams(source_dir=str(source), index=IndexParams(db=str(tmp_path / name), docs_per_batch=2))
+        before = executed_on(cluster)
+        report = ingest_flow(params, runner)
+        assert report.published and report.chunks_written > 0
+        if name == "dask":
+            assert executed_on(cluster) - before == -(-report.discovered // 2)  # one task a batch of 2 documents
+        table = lancedb.connect(params.index.db).open_table(params.index.table).to_arrow()
+        rows[name] = sorted(zip(table["chunk_id"].to_pylist(), table["text"].to_pylist(), table["vector"].to_pylist()))
+        failed = {f.doc_id: f.reason for f in report.failed}
+        rows[name + "-failed"] = failed
+    assert [r[:2] for r in rows["threads"]] == [r[:2] for r in rows["dask"]]
+    assert all(
+        max(abs(a - b) for a, b in zip(x[2], y[2], strict=True)) < 1e-5
+        for x, y in zip(rows["threads"], rows["dask"], strict=True)
+    )
+    assert rows["threads-failed"] == rows["dask-failed"] and rows["threads-failed"]
 
 
-def test_a_two_worker_cluster_gives_the_same_regression_sets_as_the_default_runner(tmp_path):
-    write_logs(generate_logs(60, seed=8), tmp_path / "logs", files=2)
-    local = regression_sets_on_runner(params_for(tmp_path, "local"))
-    # threads, not processes: spawned worker processes cost ~10 s each to import torch and presidio here
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
-        on_dask = regression_sets_on_runner(params_for(tmp_path, "dask", runner="dask", dask_address=cluster.scheduler_address))
-        ran_on_workers = sum(len(worker.data) + worker.state.executed_count for worker in cluster.workers.values())
-    assert ran_on_workers >= 1
-    assert local == on_dask and local["total"] > 50 and local["kept"] > 0
-    for name in ("cases.jsonl", "retrieval.jsonl"):
-        assert (tmp_path / "local" / "set" / name).read_bytes() == (tmp_path / "dask" / "set" / name).read_bytes()
-    manifests = [json.loads((tmp_path / out / "set" / "manifest.json").read_text()) for out in ("local", "dask")]
-    assert manifests[0]["files"] == manifests[1]["files"]
+def test_dataset_on_dask_and_on_processes_is_byte_identical(tmp_path: Path, logs: Path, cluster: LocalCluster, monkeypatch) -> None:
+    monkeypatch.setattr(stages, "BATCH_LINES", 60)  # several batches in flight, results arrive out of order
+    runners = {
+        "threads": RunnerParams(kind="threads"),
+        "dask": RunnerParams(kind="dask", dask_address=cluster.scheduler_address),
+        "processes": RunnerParams(kind="processes", workers=2),
+    }
+    built = {}
+    params = DatasetParams(logs_dir=str(logs), name="d", out_root=str(tmp_path))
+    for name, runner in runners.items():
+        before = executed_on(cluster)
+        summary = build_dataset(params, out_dir=str(tmp_path / name / "d"), runner=runner)
+        if name == "dask":
+            assert executed_on(cluster) - before >= 4  # one task a batch of 60 decodable lines
+        built[name] = folder_bytes(tmp_path / name / "d")
+        assert summary.timings["redact"].items > 0
+    assert built["threads"] == built["dask"] == built["processes"]
+    counts = json.loads(built["threads"]["manifest.json"])["counts"]
+    assert counts["input_lines"] > 4 * 60 and counts["written"] > 0
+
+
+def test_regression_sets_on_dask_are_the_same(tmp_path: Path, logs: Path, cluster: LocalCluster) -> None:
+    out = {}
+    for name, runner in (("threads", RunnerParams(kind="threads")), ("dask", RunnerParams(kind="dask", dask_address=cluster.scheduler_address))):
+        serving = ServingParams.model_validate(
+            {"logs_dir": str(logs), "regression": {"name": "set", "out_root": str(tmp_path / name)}}
+        )
+        before = executed_on(cluster)
+        counts = regression_sets_on_runner(serving, runner)
+        assert counts["total"] > 50 and counts["kept"] > 0
+        if name == "dask":
+            assert executed_on(cluster) == before + 1
+        out[name] = folder_bytes(tmp_path / name / "set")
+    manifests = [json.loads(out[name].pop("manifest.json")) for name in ("threads", "dask")]
+    assert out["threads"] == out["dask"] and manifests[0]["files"] == manifests[1]["files"]

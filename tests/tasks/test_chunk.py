@@ -134,7 +134,7 @@ def test_a_document_that_cannot_be_chunked_fails_alone(embedder):
     good = document([Element(text="Invoices are sent monthly. Refunds take ten days.", element_type="NarrativeText")], "good.md")
     bad = document([Element(text="x", element_type="NarrativeText")], "bad.md")
     bad = bad.model_copy(update={"elements": ("not an element",)})  # breaks the chunker, as a parser bug would
-    results = chunk_batch.fn([good, bad], ChunkParams(), EmbedParams())
+    results = chunk_batch([good, bad], ChunkParams(), EmbedParams())
     assert [r.extracted.source.doc_id for r in results] == ["good.md", "bad.md"]
     assert results[0].chunks and results[1].extracted.status == DocumentStatus.FAILED
     assert results[1].extracted.errors[0].startswith("chunking error (AttributeError)")

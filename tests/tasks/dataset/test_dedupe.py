@@ -12,10 +12,12 @@ from datasketch import MinHash
 from typer.testing import CliRunner
 
 from flows.dataset_commands import register
-from schemas.dataset import ChatExample, ChatMessage, Lineage
+from schemas.dataset import ChatExample, ChatMessage, Lineage, StageReport
 from schemas.params import DatasetParams
+from tasks.dataset.collect import StageTally
 from tasks.dataset.dedupe import deduplicate, minhash_signatures, shingle_hashes, shingles
-from tasks.dataset.stages import dedupe_examples
+from tasks.dataset.stages import Selection, dedupe_and_split
+from tests.tasks.dataset.stores import store_of
 
 BASE = (
     "Sign out, clear the cache and sign back in, then check that your Ledger Pro version is the latest "
@@ -63,31 +65,40 @@ def _example(reply: str, line: int, score: float | None, minutes: int) -> ChatEx
             ChatMessage(role="user", content="Help?"),
             ChatMessage(role="assistant", content=reply),
         ),
-        group_hash=f"g{line}",
+        group_hash=f"{line:064x}",
         timestamp=datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=minutes),
         quality_score=score,
         lineage=Lineage(request_id=f"r{line}", source="a.jsonl", line=line),
     )
 
 
-def test_keep_policy_highest_quality_then_newest() -> None:
+def _dedupe(examples: list[ChatExample], folder: Path) -> tuple[list[int], Selection, StageReport]:
+    """Lines kept by the flow's dedupe-and-split task, its selection and the dedupe stage report."""
+    tally = StageTally()
+    with store_of(examples, folder, DatasetParams()) as store:
+        selection = dedupe_and_split.fn(store, DatasetParams(), tally)
+        return [store.lineages[i][1] for i in selection.kept], selection, tally.reports()[-1]
+
+
+def test_keep_policy_highest_quality_then_newest(tmp_path: Path) -> None:
     examples = [
         _example(BASE, 1, 0.5, 0),
         _example(BASE, 2, 0.9, 0),
         _example(BASE, 3, 0.9, 5),
         _example(OTHER, 4, None, 0),
     ]
-    kept, rejects, clusters, report = dedupe_examples.fn(examples, DatasetParams())
-    assert [e.lineage.line for e in kept] == [3, 4]
-    assert {r.line: r.reason for r in rejects} == {1: "exact_duplicate", 2: "exact_duplicate"}
-    assert clusters[0].kept == "a.jsonl:3" and report.as_flat() == {"total": 4, "kept": 2, "dropped_exact_duplicate": 2}
+    kept, selection, report = _dedupe(examples, tmp_path)
+    assert kept == [3, 4]
+    assert {r.line: r.reason for r in selection.duplicates} == {1: "exact_duplicate", 2: "exact_duplicate"}
+    assert selection.clusters[0].kept == "a.jsonl:3"
+    assert report.as_flat() == {"total": 4, "kept": 2, "dropped_exact_duplicate": 2}
 
 
-def test_shared_system_prompt_does_not_make_duplicates() -> None:
+def test_shared_system_prompt_does_not_make_duplicates(tmp_path: Path) -> None:
     """Regression: with the long shared system prompt compared, distinct replies looked like near duplicates."""
     examples = [_example(BASE, 1, 0.5, 0), _example(OTHER, 2, 0.5, 0)]
-    kept, _, _, _ = dedupe_examples.fn(examples, DatasetParams())
-    assert len(kept) == 2
+    kept, _, _ = _dedupe(examples, tmp_path)
+    assert kept == [1, 2]
 
 
 def test_dedupe_command_writes_kept_lines_and_clusters(tmp_path: Path) -> None:

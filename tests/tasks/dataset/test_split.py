@@ -36,14 +36,15 @@ def test_assignment_depends_only_on_the_group() -> None:
 def test_report_per_category_and_no_straddling_groups() -> None:
     examples = [_example(f"user-{i % 300}", ("billing", "shipping")[i % 2], i) for i in range(1200)]
     splits = [assign_split(e.group_hash, PARAMS) for e in examples]
-    report = split_report(examples, splits, PARAMS)
+    categories, groups = [e.category for e in examples], [e.group_hash for e in examples]
+    report = split_report(categories, groups, splits, PARAMS)
     assert report.groups_straddling == 0
     assert sum(report.counts.values()) == 1200
     assert [c.category for c in report.categories] == ["billing", "shipping"]
     assert all(c.max_abs_deviation < 0.08 for c in report.categories)
     broken = list(splits)
     broken[0] = "test" if splits[0] != "test" else "train"
-    assert split_report(examples, broken, PARAMS).groups_straddling == 1
+    assert split_report(categories, groups, broken, PARAMS).groups_straddling == 1
 
 
 def test_leakage_check_finds_a_near_duplicate_pair_across_splits() -> None:

@@ -8,9 +8,13 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from schemas.dataset import ChatExample, ChatMessage, LeakageReport, Lineage, RejectedRecord, SplitReport
+from schemas.dataset import ChatExample, ChatMessage, Lineage, RejectedRecord
 from schemas.params import DatasetParams
-from tasks.dataset.stages import write_dataset
+from tasks.dataset.collect import StageTally
+from tasks.dataset.stages import dedupe_and_split, write_dataset
+from tasks.dataset.write import staging_dir
+from tests.documents import folder_bytes
+from tests.tasks.dataset.stores import store_of
 
 PARAMS = DatasetParams(name="w")
 
@@ -32,39 +36,27 @@ def _example(n: int) -> ChatExample:
 
 
 def _write(out: Path, input_lines: int):
-    examples = [_example(n) for n in (1, 2, 3)]
+    """Three distinct examples through the store, dedupe-and-split and the writer; one malformed line."""
     reject = RejectedRecord(stage="read", kind="malformed", reason="empty_line", source="a.jsonl", line=4)
-    report = SplitReport(targets={"train": 0.8, "val": 0.1, "test": 0.1}, counts={}, categories=[], groups_straddling=0)
-    return write_dataset.fn(
-        out,
-        PARAMS,
-        examples,
-        ["train", "train", "test"],
-        [reject],
-        [],
-        [],
-        report,
-        LeakageReport(threshold=0.8, near_duplicate_pairs=0),
-        {},
-        [],
-        input_lines,
-    )
+    with store_of([_example(n) for n in (1, 2, 3)], staging_dir(out), PARAMS) as store:
+        tally = StageTally()
+        selection = dedupe_and_split.fn(store, PARAMS, tally)
+        return write_dataset.fn(out, PARAMS, store, selection, [reject], tally.reports(), [], input_lines)
 
 
 def test_writes_are_byte_identical(tmp_path: Path) -> None:
     first = _write(tmp_path / "a" / "w", 4)
     second = _write(tmp_path / "b" / "w", 4)
-    names = sorted(p.name for p in first.out_dir.iterdir())
-    assert names == sorted(p.name for p in second.out_dir.iterdir())
-    assert all((first.out_dir / n).read_bytes() == (second.out_dir / n).read_bytes() for n in names)
-    assert pq.read_table(first.out_dir / "train.parquet").num_rows == 2
+    assert folder_bytes(first.out_dir) == folder_bytes(second.out_dir)
+    assert sum(pq.read_table(first.out_dir / f"{s}.parquet").num_rows for s in ("train", "val", "test")) == 3
+    assert not (first.out_dir / ".spool").exists()
     assert first.manifest.user_hashes == ["h1", "h2", "h3"]
 
 
 def test_a_failed_build_leaves_the_previous_dataset(tmp_path: Path) -> None:
     out = tmp_path / "w"
     _write(out, 4)
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    before = folder_bytes(out)
     with pytest.raises(ValueError, match="accounting"):
         _write(out, 5)
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert folder_bytes(out) == before
