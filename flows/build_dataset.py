@@ -91,17 +91,9 @@ def build_dataset(
             if future.state.is_completed():
                 prepared = future.result()
             else:
-                first = batch["lines"][0]
-                logger.error(
-                    "batch of %d lines from %s:%d failed: %s", len(batch["lines"]), first.source, first.line, future.state.message,
-                    extra={"event": "batch_failed", "source": first.source, "line": first.line, "lines": len(batch["lines"])},
-                )
                 prepared = stages.failed_batch(batch["lines"], future.state.message or "task failed")
-            store.add(prepared.examples, prepared.exact_keys, prepared.signatures)
-            tally.merge(prepared.tally)
-            rejects.extend(prepared.rejects)
-            for stage, seconds in prepared.seconds.items():
-                clock.add(stage, seconds, prepared.tally.totals[stages.TIMED_ITEMS[stage]])
+                logger.error("%s", prepared.rejects[0].message, extra={"event": "batch_failed", "lines": len(batch["lines"])})
+            stages.absorb(prepared, store, tally, rejects, clock)
         with clock.stage("dedupe-and-split", len(store)):
             selection = stages.dedupe_and_split(store, params, tally)
         with clock.stage("write", len(selection.kept)):

@@ -138,9 +138,6 @@ def load_params(stage: str, model: type[M], path: Path | str | None = None) -> M
 
 # --- Fine-tuning dataset stage (``dataset`` in params.yaml) ------------------------------------
 
-from pydantic import model_validator  # noqa: E402  (this section is appended to the file)
-
-
 class SelectParams(StageParams):
     """Which logs become examples; a log left out here is counted as ``filtered`` with its reason."""
 

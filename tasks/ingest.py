@@ -23,7 +23,7 @@ from tasks.discover import discover_documents
 from tasks.embed import describe_model, load_embedder
 from tasks.extract import extract_documents
 from tasks.models import split_sentences
-from tasks.plan import IngestPlan, RunResult, plan_ingest
+from tasks.plan import BATCH_FAILED, IngestPlan, RunResult, plan_ingest
 from tasks.retry import retry_on_transient
 
 _IO_RETRIES = {"retries": 3, "retry_delay_seconds": [1, 5, 15], "retry_condition_fn": retry_on_transient}
@@ -141,7 +141,7 @@ def process_batch(sources: list[SourceDocument], params: IngestParams) -> Proces
 def failed_batch(sources: list[SourceDocument], reason: str) -> ProcessedBatch:
     """What a batch whose task failed as a whole leaves: every document failed with the reason."""
     return ProcessedBatch(
-        chunked=[failed_document(source, f"batch failed: {reason}") for source in sources],
+        chunked=[failed_document(source, BATCH_FAILED + reason) for source in sources],
         vectors=np.zeros((0, 0), dtype=np.float32),
         seconds={},
     )

@@ -33,13 +33,18 @@ class IngestPlan:
     that fail again (their last good chunks stay) and, with incremental cleanup, missing ones."""
 
 
+BATCH_FAILED = "batch failed: "
+"""Reason prefix of documents whose whole batch task failed (a worker lost): tried again next run."""
+
+
 def plan_ingest(
     sources: Sequence[SourceDocument], parent: CorpusManifest | None, fingerprint: str, cleanup: str
 ) -> IngestPlan:
     """Compare the discovered files with the parent version.
 
     Unchanged documents (same bytes, same pipeline) are skipped before extraction; a document
-    that failed before with the same bytes fails again without being re-read. With
+    that failed before with the same bytes fails again without being re-read, unless its whole
+    batch failed (``BATCH_FAILED``: the document itself was never tried). With
     ``cleanup='full'`` documents missing from the source are removed; ``'incremental'`` keeps them,
     except after a model, chunker or extraction change, when every kept chunk would be stale.
     """
@@ -52,7 +57,7 @@ def plan_ingest(
         failure = failed_before.get(source.doc_id)
         if not rebuild_all and previous and previous.content_hash == source.content_hash:
             unchanged.append(source)
-        elif failure and failure.content_hash == source.content_hash:
+        elif failure and failure.content_hash == source.content_hash and not failure.reason.startswith(BATCH_FAILED):
             known_failures.append(failure)
         else:
             to_process.append(source)

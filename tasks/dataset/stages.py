@@ -38,6 +38,7 @@ from schemas.dataset import (
     StageReport,
 )
 from schemas.params import DatasetParams
+from tasks.clock import StageClock
 from tasks.dataset import redact as redact_lib
 from tasks.dataset import write as write_lib
 from tasks.dataset.collect import ExampleStore, StageTally
@@ -194,20 +195,32 @@ def prepare_batch(lines: list[RawLine], params: DatasetParams, deny_list: frozen
     return prepare_lines(lines, params, deny_list)
 
 
-def failed_batch(lines: Sequence[RawLine], message: str) -> PreparedBatch:
-    """What a batch whose task failed as a whole leaves: every line rejected with the task's error."""
+def failed_batch(lines: Sequence[RawLine], error: str) -> PreparedBatch:
+    """What a batch whose task failed as a whole leaves: every line rejected as ``batch_failed``."""
     tally = StageTally()
+    first = lines[0]
+    message = f"batch of {len(lines)} lines from {first.source}:{first.line} failed: {error}"[:500]
     rejects = []
     for raw in lines:
         tally.seen("read")
         tally.drop("read", "batch_failed")
         rejects.append(
             RejectedRecord(
-                stage="read", kind="rejected", reason="batch_failed", source=raw.source, line=raw.line,
-                message=message[:500],
+                stage="read", kind="rejected", reason="batch_failed", source=raw.source, line=raw.line, message=message
             )
         )
     return PreparedBatch([], [], np.zeros((0, 0), dtype=np.uint32), rejects, tally)
+
+
+def absorb(
+    prepared: PreparedBatch, store: ExampleStore, tally: StageTally, rejects: list[RejectedRecord], clock: StageClock
+) -> None:
+    """Add a prepared batch to the build: examples to the store, counts, rejects and stage seconds."""
+    store.add(prepared.examples, prepared.exact_keys, prepared.signatures)
+    tally.merge(prepared.tally)
+    rejects.extend(prepared.rejects)
+    for stage, seconds in prepared.seconds.items():
+        clock.add(stage, seconds, prepared.tally.totals[TIMED_ITEMS[stage]])
 
 
 def line_batches(

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from flows.build_dataset import build_dataset
 from flows.dataset_commands import register
 from schemas.dataset import SPLITS, DatasetManifest
-from schemas.params import DatasetParams, load_params
+from schemas.params import DatasetParams, RunnerParams, load_params
 from tasks.dataset.dedupe import shingles
 from tasks.dataset.select import user_hash
 from tasks.dataset.synthetic_logs import SyntheticCorpus, generate_logs, write_logs
@@ -276,3 +276,25 @@ def test_dvc_repro_twice_is_a_no_op_and_rebuilds_byte_identical(tmp_path: Path, 
     assert folder_bytes(out) == first
     _run([*dvc, "push"], repo, env)
     assert any((tmp_path / "remote").rglob("*"))
+
+
+def test_a_failed_batch_rejects_its_lines_and_the_build_goes_on(workspace: Path, tmp_path: Path, monkeypatch) -> None:
+    """A batch task that dies (a worker lost) must not stop the build nor lose the other batches."""
+    from tasks.dataset import stages
+
+    real, calls = stages.prepare_lines, []
+
+    def dies_on_the_second_batch(lines, params, deny_list):
+        calls.append(len(lines))
+        if len(calls) == 2:
+            raise RuntimeError("worker lost")
+        return real(lines, params, deny_list)
+
+    monkeypatch.setattr(stages, "BATCH_LINES", 50)
+    monkeypatch.setattr(stages, "prepare_lines", dies_on_the_second_batch)
+    summary = build_dataset(params=_params(workspace), out_dir=str(tmp_path / "out"), runner=RunnerParams(kind="threads"))
+    rejects = [json.loads(x) for x in (tmp_path / "out" / "rejects.jsonl").read_text().splitlines()]
+    failed = [r for r in rejects if r["reason"] == "batch_failed"]
+    assert len(calls) > 3 and len(failed) == calls[1] == 50 and summary.written > 0
+    assert all("worker lost" in r["message"] and r["kind"] == "rejected" for r in failed)
+    assert summary.input_lines == summary.written + summary.rejected + summary.filtered + summary.duplicates + summary.malformed

@@ -55,24 +55,25 @@ def regression_sets_on_runner(serving: ServingParams, runner: RunnerParams) -> d
 def test_ingest_on_dask_writes_the_same_chunks_and_vectors(tmp_path: Path, cluster: LocalCluster) -> None:
     source = tmp_path / "docs"
     write_mixed_corpus(source)
-    rows = {}
-    for name, runner in (("threads", RunnerParams(kind="threads")), ("dask", RunnerParams(kind="dask", dask_address=cluster.scheduler_address))):
+
+    def ingest_on(name: str, runner: RunnerParams) -> tuple[list[tuple], dict[str, str]]:
         params = IngestParams(source_dir=str(source), index=IndexParams(db=str(tmp_path / name), docs_per_batch=2))
-        before = executed_on(cluster)
         report = ingest_flow(params, runner)
         assert report.published and report.chunks_written > 0
-        if name == "dask":
-            assert executed_on(cluster) - before == -(-report.discovered // 2)  # one task a batch of 2 documents
         table = lancedb.connect(params.index.db).open_table(params.index.table).to_arrow()
-        rows[name] = sorted(zip(table["chunk_id"].to_pylist(), table["text"].to_pylist(), table["vector"].to_pylist()))
-        failed = {f.doc_id: f.reason for f in report.failed}
-        rows[name + "-failed"] = failed
-    assert [r[:2] for r in rows["threads"]] == [r[:2] for r in rows["dask"]]
+        rows = zip(table["chunk_id"].to_pylist(), table["text"].to_pylist(), table["vector"].to_pylist(), strict=True)
+        return sorted(rows), {f.doc_id: f.reason for f in report.failed}
+
+    threads, threads_failed = ingest_on("threads", RunnerParams(kind="threads"))
+    before = executed_on(cluster)
+    dask, dask_failed = ingest_on("dask", RunnerParams(kind="dask", dask_address=cluster.scheduler_address))
+    documents = len(list(source.iterdir()))
+    assert executed_on(cluster) - before == -(-documents // 2)  # one task a batch of 2 documents
+    assert [r[:2] for r in threads] == [r[:2] for r in dask]
     assert all(
-        max(abs(a - b) for a, b in zip(x[2], y[2], strict=True)) < 1e-5
-        for x, y in zip(rows["threads"], rows["dask"], strict=True)
+        max(abs(a - b) for a, b in zip(x[2], y[2], strict=True)) < 1e-5 for x, y in zip(threads, dask, strict=True)
     )
-    assert rows["threads-failed"] == rows["dask-failed"] and rows["threads-failed"]
+    assert threads_failed == dask_failed and threads_failed
 
 
 def test_dataset_on_dask_and_on_processes_is_byte_identical(tmp_path: Path, logs: Path, cluster: LocalCluster, monkeypatch) -> None:

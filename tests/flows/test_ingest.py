@@ -129,3 +129,26 @@ def test_named_versions_are_immutable(tmp_path, corpus):
         ingest_flow(params_for(tmp_path, source, version_name="2026-11-launch"))
     assert manifest(params_for(tmp_path, source), "2026-11-launch") == published
     assert ingest_flow(params_for(tmp_path, source)).version == "2026-11-launch.1"
+
+
+def test_a_failed_batch_fails_its_documents_and_the_run_goes_on(tmp_path, corpus, monkeypatch):
+    """A batch task that dies as a whole (a worker lost) must not stop the run nor lose the other batches."""
+    from tasks import ingest as steps
+
+    source, expected = corpus
+    real, calls = steps.extract_batch, []
+
+    def dies_on_the_first_batch(sources, params):
+        calls.append([s.doc_id for s in sources])
+        if len(calls) == 1:
+            raise RuntimeError("worker lost")
+        return real(sources, params)
+
+    monkeypatch.setattr(steps, "extract_batch", dies_on_the_first_batch)
+    report = ingest_flow(params_for(tmp_path, source))
+    failed = {f.doc_id: f.reason for f in report.failed}
+    assert len(calls) > 1 and all(failed[doc].startswith("batch failed:") and "worker lost" in failed[doc] for doc in calls[0])
+    assert report.published and report.added > 0
+    assert report.discovered == report.unchanged + report.added + report.changed + len(report.failed)
+    second = ingest_flow(params_for(tmp_path, source))  # the lost batch is tried again on the next run
+    assert second.added == sum(expected[doc] == "success" for doc in calls[0]) > 0

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from schemas.corpus import CorpusDiff, CorpusManifest, FailedDocument, ManifestDocument, ModelInfo
 from schemas.documents import SourceDocument
 from schemas.params import ChunkParams, EmbedParams, ExtractParams
-from tasks.plan import plan_ingest
+from tasks.plan import BATCH_FAILED, plan_ingest
 from tasks.retry import is_transient
 
 
@@ -43,6 +43,13 @@ def test_known_failure_with_same_bytes_is_not_reread():
     assert plan.to_process == [] and [f.doc_id for f in plan.known_failures] == ["bad.pdf"]
     retried = plan_ingest([source("bad.pdf", "y")], parent({}, failed={"bad.pdf": "x"}), "fp", "full")
     assert [s.doc_id for s in retried.to_process] == ["bad.pdf"]
+
+
+def test_a_document_whose_whole_batch_failed_is_tried_again():
+    manifest = parent({}, failed={"a.md": "x"})
+    lost = manifest.model_copy(update={"failed": (FailedDocument(doc_id="a.md", reason=BATCH_FAILED + "worker lost", content_hash="x"),)})
+    assert [s.doc_id for s in plan_ingest([source("a.md", "x")], lost, "fp", "full").to_process] == ["a.md"]
+    assert plan_ingest([source("a.md", "x")], manifest, "fp", "full").to_process == []
 
 
 def test_pipeline_change_reprocesses_everything():
