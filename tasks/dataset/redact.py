@@ -10,33 +10,41 @@ Three offline/recall fixes are made here:
 * Street addresses, international phone numbers (``+CC ...``) and names written in capitals
   (``JOHN SMITH``: spaCy's small model misses them) get recognizers of their own.
 
-Throughput comes from ``nlp.pipe`` (presidio's ``process_batch``) over the unique texts of a
-batch (and over the title-cased copies the capitalised-name recognizer needs); each text's
-``NlpArtifacts`` is then handed to ``AnalyzerEngine.analyze``, so the findings are the ones a
-per-text ``analyze`` call gives. Large inputs are split over worker processes: forked (cheap, the
-analyzer inherited) when the caller runs no other thread, else spawned (a re-import each).
+Throughput comes from ``nlp.pipe`` over the unique texts of a batch (and over the title-cased
+copies the capitalised-name recognizer needs); each text's ``NlpArtifacts`` (built as presidio's
+``process_batch`` builds them) is then handed to ``AnalyzerEngine.analyze``, so the findings are the
+ones a per-text ``analyze`` call gives. presidio reads lemmas only to look for context words around a
+finding of a recognizer that has context words, so the components that only feed lemmas (tok2vec,
+tagger, attribute ruler, lemmatizer: about 40% of spaCy's time; the NER has its own tok2vec) run
+afterwards, batched, over just the texts whose analysis asked for lemmas. Large inputs are split
+over worker processes: forked (cheap, the analyzer inherited) when the caller runs no other thread,
+else spawned (a re-import each).
 Placeholders are numbered per example: the same value is ``<PERSON_1>`` in every message of one
 example.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import multiprocessing
 import os
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import tldextract
 from presidio_analyzer import AnalyzerEngine, EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngineProvider
-from presidio_analyzer.predefined_recognizers import EmailRecognizer
+from presidio_analyzer.predefined_recognizers import EmailRecognizer, PhoneRecognizer
 from presidio_anonymizer import AnonymizerEngine
 from presidio_anonymizer.entities import OperatorConfig
+from spacy.language import Language
+from spacy.pipeline import Tok2Vec
+from spacy.tokens import Doc
 
 from schemas.dataset import ChatExample, ChatMessage
 from schemas.params import RedactParams
@@ -67,6 +75,29 @@ IGNORED_SPACY_LABELS = (
     "TIME",
     "DATE",
 )
+
+
+LEMMA_FEEDING_PIPES = ("tagger", "morphologizer", "attribute_ruler", "lemmatizer")
+"""spaCy components whose output (tags, POS, morphology, lemmas) presidio reads only as lemmas."""
+
+
+def lemma_only_pipes(nlp: Language) -> list[str]:
+    """Enabled components that only feed lemmas: the entities do not depend on them.
+
+    The lemma-feeding components, and a tok2vec whose every listener is one of them or disabled
+    (en_core_web_sm's NER has a tok2vec of its own; the parser, when enabled, listens to the shared one).
+    """
+    names = {n for n in nlp.pipe_names if n in LEMMA_FEEDING_PIPES}
+    for name, component in nlp.pipeline:
+        if isinstance(component, Tok2Vec) and set(component.listening_components) <= names | set(nlp.disabled):
+            names.add(name)
+    return [n for n in nlp.pipe_names if n in names]
+
+
+def entity_pipes(nlp: Language) -> list[str]:
+    """Enabled components the entities depend on (all but ``lemma_only_pipes``)."""
+    lemma_only = lemma_only_pipes(nlp)
+    return [n for n in nlp.pipe_names if n not in lemma_only]
 
 
 class OfflineEmailRecognizer(EmailRecognizer):
@@ -127,7 +158,8 @@ class CapitalisedNameRecognizer(EntityRecognizer):
     """Names written in capitals (``JOHN SMITH``), which spaCy's small model does not tag.
 
     Runs of two or three all-capital words are title-cased in a copy of the text (same length,
-    so offsets hold) and spaCy's NER is run on that copy; a PERSON inside a run is reported.
+    so offsets hold) and spaCy's NER is run on that copy (the components the entities depend on,
+    not the lemma-only ones); a PERSON inside a run is reported.
     """
 
     _RUN = re.compile(r"\b[A-Z][A-Z'-]+(?:\s+[A-Z][A-Z'-]+){1,2}\b")
@@ -150,7 +182,8 @@ class CapitalisedNameRecognizer(EntityRecognizer):
     def prime(self, texts: Iterable[str], batch_size: int) -> None:
         """Run spaCy over the title-cased copies of ``texts`` in ``nlp.pipe`` batches, for ``analyze``."""
         copies = list(dict.fromkeys(c for c, runs in map(self._cased, texts) if runs))
-        for copy, doc in zip(copies, self._nlp.pipe(copies, batch_size=batch_size), strict=True):
+        docs = self._nlp.pipe(copies, batch_size=batch_size, disable=lemma_only_pipes(self._nlp))
+        for copy, doc in zip(copies, docs, strict=True):
             self._primed[copy] = [(e.label_, e.start_char, e.end_char) for e in doc.ents]
 
     def unprime(self) -> None:
@@ -168,7 +201,8 @@ class CapitalisedNameRecognizer(EntityRecognizer):
             return []
         ents = self._primed.get(cased)
         if ents is None:
-            ents = [(e.label_, e.start_char, e.end_char) for e in self._nlp(cased).ents]
+            doc = self._nlp(cased, disable=lemma_only_pipes(self._nlp))
+            ents = [(e.label_, e.start_char, e.end_char) for e in doc.ents]
         return [
             RecognizerResult("PERSON", start, end, 0.7)
             for label, start, end in ents
@@ -210,9 +244,13 @@ def build_analyzer(skip_parser: bool = True, extra_recognizers: bool = True) -> 
     return analyzer
 
 
-@functools.cache
 def load_analyzer(skip_parser: bool = True) -> AnalyzerEngine:
     """The pipeline's analyzer (extra recognizers), built once per process and parser setting."""
+    return _analyzer_for(bool(skip_parser))  # one cache key a setting: load_analyzer() is load_analyzer(True)
+
+
+@functools.cache
+def _analyzer_for(skip_parser: bool) -> AnalyzerEngine:
     return build_analyzer(skip_parser=skip_parser)
 
 
@@ -222,23 +260,114 @@ def load_anonymizer() -> AnonymizerEngine:
     return AnonymizerEngine()
 
 
+_ANALYSIS_LOCK = threading.Lock()
+"""One analysis at a time in a process: the shared analyzer's recognizers are primed and memoised per chunk."""
+
+
+class _LemmasNeeded(Exception):
+    """presidio read the lemmas of a text analysed before its lemmas were computed."""
+
+
+class _ArtifactsWithoutLemmas(NlpArtifacts):
+    """A doc's ``NlpArtifacts`` before its lemmas exist: reading ``lemmas`` or ``keywords`` raises."""
+
+    def __init__(self, artifacts: NlpArtifacts) -> None:
+        self.__dict__.update({k: v for k, v in vars(artifacts).items() if k not in ("lemmas", "keywords")})
+
+    @property
+    def lemmas(self) -> list[str]:
+        """Not computed yet."""
+        raise _LemmasNeeded
+
+    @property
+    def keywords(self) -> list[str]:
+        """Not computed yet."""
+        raise _LemmasNeeded
+
+
+def _remembering(analyze: Callable[..., list[RecognizerResult]]) -> Callable[..., list[RecognizerResult]]:
+    """``analyze`` that returns its first findings again for the same text and entities."""
+    kept: dict[tuple[str, tuple[str, ...]], list[RecognizerResult]] = {}
+
+    @functools.wraps(analyze)
+    def remembered(text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None, **kwargs):
+        key = (text, tuple(entities))
+        if key not in kept:
+            kept[key] = analyze(text=text, entities=entities, nlp_artifacts=nlp_artifacts, **kwargs)
+        return kept[key]
+
+    return remembered
+
+
+@contextlib.contextmanager
+def _findings_remembered(recognizers: Iterable[EntityRecognizer]) -> Iterator[None]:
+    """Recognizers with context words give a text's second analysis the findings of its first.
+
+    Only presidio's pattern and phone recognizers take part: their findings depend on the text
+    alone (they never read the NLP artifacts, so the missing lemmas of the first pass change
+    nothing), and only those that keep presidio's own ``enhance_using_context`` (which changes
+    nothing), so a kept finding is never boosted twice.
+    """
+    taking_part = [
+        r
+        for r in recognizers
+        if isinstance(r, PatternRecognizer | PhoneRecognizer)
+        and r.context
+        and type(r).enhance_using_context is EntityRecognizer.enhance_using_context
+    ]
+    for recognizer in taking_part:
+        recognizer.analyze = _remembering(recognizer.analyze)  # instance attribute, shadows the method
+    try:
+        yield
+    finally:
+        for recognizer in taking_part:
+            del recognizer.analyze
+
+
+def _analyze_chunk(
+    analyzer: AnalyzerEngine, chunk: list[str], params: RedactParams
+) -> dict[str, list[RecognizerResult]]:
+    """Entities first (``nlp.pipe`` without the lemma-only components), lemmas only for texts that read them.
+
+    A text whose analysis reads no lemma (no finding of a recognizer with context words) is done
+    after the first pass; the others get the lemma-only components, batched, and are analysed
+    again with the recognizers' first findings (the context enhancement and what follows re-run).
+    """
+    nlp, engine, kwargs = analyzer.nlp_engine.nlp[LANGUAGE], analyzer.nlp_engine, _analyze_kwargs(params)
+    findings: dict[str, list[RecognizerResult]] = {}
+    pending: list[tuple[str, Doc]] = []
+    with _findings_remembered(analyzer.registry.recognizers):
+        docs = nlp.pipe(chunk, batch_size=params.batch_size, disable=lemma_only_pipes(nlp))
+        for text, doc in zip(chunk, docs, strict=True):
+            # presidio's own Doc -> NlpArtifacts conversion (what process_batch hands on), lemmas held back
+            artifacts = _ArtifactsWithoutLemmas(engine._doc_to_nlp_artifact(doc, LANGUAGE))
+            try:
+                findings[text] = analyzer.analyze(text=text, nlp_artifacts=artifacts, **kwargs)
+            except _LemmasNeeded:
+                pending.append((text, doc))
+        docs = nlp.pipe((doc for _, doc in pending), batch_size=params.batch_size, disable=entity_pipes(nlp))
+        for (text, _), doc in zip(pending, docs, strict=True):
+            artifacts = engine._doc_to_nlp_artifact(doc, LANGUAGE)
+            findings[text] = analyzer.analyze(text=text, nlp_artifacts=artifacts, **kwargs)
+    return findings
+
+
 def _analyze_unique(unique: Sequence[str], params: RedactParams) -> dict[str, list[RecognizerResult]]:
     """Findings of distinct texts, spaCy run over them with ``nlp.pipe``."""
     analyzer = load_analyzer(params.skip_parser)
     findings: dict[str, list[RecognizerResult]] = {}
     capitalised = [r for r in analyzer.registry.recognizers if isinstance(r, CapitalisedNameRecognizer)]
-    for start in range(0, len(unique), _PRIME_CHUNK):  # chunks: the primed copies stay few
-        chunk = list(unique[start : start + _PRIME_CHUNK])
-        for recognizer in capitalised:
-            if "PERSON" in params.entities:
-                recognizer.prime(chunk, params.batch_size)
-        try:
-            artifacts = analyzer.nlp_engine.process_batch(chunk, language=LANGUAGE, batch_size=params.batch_size)
-            for text, nlp_artifacts in artifacts:
-                findings[text] = analyzer.analyze(text=text, nlp_artifacts=nlp_artifacts, **_analyze_kwargs(params))
-        finally:
+    with _ANALYSIS_LOCK:
+        for start in range(0, len(unique), _PRIME_CHUNK):  # chunks: the primed copies stay few
+            chunk = list(unique[start : start + _PRIME_CHUNK])
             for recognizer in capitalised:
-                recognizer.unprime()
+                if "PERSON" in params.entities:
+                    recognizer.prime(chunk, params.batch_size)
+            try:
+                findings.update(_analyze_chunk(analyzer, chunk, params))
+            finally:
+                for recognizer in capitalised:
+                    recognizer.unprime()
     return findings
 
 
@@ -278,7 +407,8 @@ def analyze_texts(
     unique = list(dict.fromkeys(t for t in texts if t))
     if not batched:
         analyzer = load_analyzer(params.skip_parser)
-        return {text: analyzer.analyze(text=text, **_analyze_kwargs(params)) for text in unique}
+        with _ANALYSIS_LOCK:
+            return {text: analyzer.analyze(text=text, **_analyze_kwargs(params)) for text in unique}
     forking = _can_fork()
     minimum = FORK_MIN_TEXTS if forking else PARALLEL_MIN_TEXTS
     workers = params.workers or ((os.cpu_count() or 1) if len(unique) >= minimum else 1)

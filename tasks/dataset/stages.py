@@ -13,7 +13,6 @@ unredacted text, which must never be written anywhere but memory.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -61,8 +60,6 @@ PROCESSES_FROM = 5_000
 spaCy and torch (10-15 s here), which a smaller build does not win back."""
 TIMED_ITEMS = {"parse": "read", "validate": "validate", "redact": "redact", "minhash": "redact"}
 """The items each timed batch stage handled, by the tally stage that counts them."""
-_ANALYZER_LOCK = threading.Lock()
-"""One batch at a time per process uses the shared presidio analyzer (threaded runners)."""
 
 
 def dedupe_text(example: ChatExample, include_system: bool) -> str:
@@ -178,8 +175,8 @@ def prepare_lines(lines: Sequence[RawLine], params: DatasetParams, deny_list: fr
     valid = _validate(examples, params, tally, rejects)
     start = _timed(seconds, "validate", start)
     tally.seen("redact", len(valid))
-    with _ANALYZER_LOCK:  # parallelism comes from the task runner, so one process each
-        redacted = redact_lib.redact_examples(valid, params.redact.model_copy(update={"workers": 1})).examples
+    # parallelism comes from the task runner: one process a batch (redact serialises threads itself)
+    redacted = redact_lib.redact_examples(valid, params.redact.model_copy(update={"workers": 1})).examples
     start = _timed(seconds, "redact", start)
     p = params.dedupe
     texts = [dedupe_text(e, p.include_system) for e in redacted]

@@ -12,7 +12,14 @@ from typer.testing import CliRunner
 from flows.dataset_commands import register
 from schemas.dataset import ChatExample, ChatMessage, Lineage
 from schemas.params import RedactParams
-from tasks.dataset.redact import OfflineEmailRecognizer, analyze_texts, build_analyzer, load_analyzer, redact_examples
+from tasks.dataset.redact import (
+    OfflineEmailRecognizer,
+    analyze_texts,
+    build_analyzer,
+    lemma_only_pipes,
+    load_analyzer,
+    redact_examples,
+)
 from tasks.dataset.synthetic_logs import labelled_pii_texts
 
 PARAMS = RedactParams()
@@ -26,6 +33,12 @@ def _example(*contents: tuple[str, str]) -> ChatExample:
         timestamp=datetime(2026, 1, 1, tzinfo=UTC),
         lineage=Lineage(request_id="r", source="a.jsonl", line=1),
     )
+
+
+def test_load_analyzer_builds_one_analyzer_a_parser_setting() -> None:
+    """Regression: ``functools.cache`` keyed ``load_analyzer()`` and ``load_analyzer(True)`` apart,
+    so a second spaCy pipeline was loaded for the same setting."""
+    assert load_analyzer() is load_analyzer(True) is load_analyzer(skip_parser=True)
 
 
 def test_email_recognizer_never_fetches_the_suffix_list() -> None:
@@ -91,6 +104,35 @@ def test_parser_setting_and_its_effect_on_a_sample() -> None:
     plain = {t: key(full.analyze(text=t, **kwargs)) for t in texts}
     assert {t: key(r) for t, r in analyze_texts(texts, PARAMS).items()} == plain
     assert {t: key(r) for t, r in analyze_texts(texts, RedactParams(skip_parser=False)).items()} == plain
+
+
+def test_lemma_components_run_only_for_texts_whose_analysis_reads_lemmas(monkeypatch) -> None:
+    """Texts with no finding of a recognizer that has context words skip tok2vec, tagger, attribute
+    ruler and lemmatizer; the others get them in a second batched pass. Findings stay presidio's."""
+    lemma_only = lemma_only_pipes(load_analyzer().nlp_engine.nlp["en"])
+    assert lemma_only == ["tok2vec", "tagger", "attribute_ruler", "lemmatizer"]
+    # with the parser on, tok2vec feeds it (and the parser's sentence boundaries feed the NER)
+    assert lemma_only_pipes(build_analyzer(skip_parser=False).nlp_engine.nlp["en"]) == [
+        "tagger", "attribute_ruler", "lemmatizer"
+    ]
+    texts = [t.text for t in labelled_pii_texts(40, seed=17)]
+    texts += ["Nothing personal in this one.", "My phone number is +44 20 7946 0958, JOHN SMITH."]
+    analyzer = load_analyzer()
+    nlp = analyzer.nlp_engine.nlp["en"]
+    real_pipe, runs = nlp.pipe, []
+
+    def recording_pipe(docs, **kwargs):
+        docs = list(docs)
+        runs.append((kwargs.get("disable"), len(docs)))
+        return real_pipe(docs, **kwargs)
+
+    monkeypatch.setattr(nlp, "pipe", recording_pipe)
+    key = lambda rs: sorted((r.entity_type, r.start, r.end, round(r.score, 3)) for r in rs)  # noqa: E731
+    batched = {t: key(r) for t, r in analyze_texts(texts, RedactParams(workers=1)).items()}
+    [lemma_pass] = [n for disable, n in runs if "lemmatizer" not in disable]
+    assert 0 < lemma_pass < len(texts)
+    assert all("analyze" not in vars(r) for r in analyzer.registry.recognizers)  # the memo is gone
+    assert batched == {t: key(r) for t, r in analyze_texts(texts, PARAMS, batched=False).items()}
 
 
 def test_placeholders_are_consistent_within_an_example() -> None:
