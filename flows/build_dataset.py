@@ -78,7 +78,9 @@ def build_dataset(
     sources = [describe_source(path, logs_dir) for path in files]
     input_lines = sum(source.lines for source in sources)
     deny_list = stages.load_deny_list(params)
-    tally, rejects, clock = StageTally(), [], StageClock()
+    if input_lines == 0:
+        raise ValueError(f"no log lines under {logs_dir}: refusing to publish an empty dataset")
+    tally, rejects, failures, clock = StageTally(), [], [], StageClock()
     with (
         ExampleStore(write_lib.staging_dir(target) / ".examples.spool", params.dedupe.num_perm) as store,
         build_runner(runner, input_lines, processes_from=stages.PROCESSES_FROM) as task_runner,
@@ -88,12 +90,13 @@ def build_dataset(
             for lines in stages.line_batches(files, logs_dir, stages.BATCH_LINES, tally, rejects)
         )
         for batch, future in ordered_results(task_runner, stages.prepare_batch, batches, parallelism(runner, task_runner) + 1):
-            if future.state.is_completed():
-                prepared = future.result()
-            else:
-                prepared = stages.failed_batch(batch["lines"], future.state.message or "task failed")
-                logger.error("%s", prepared.rejects[0].message, extra={"event": "batch_failed", "lines": len(batch["lines"])})
-            stages.absorb(prepared, store, tally, rejects, clock)
+            if not future.state.is_completed():
+                failures.append(future.state.message or "task failed")  # a BatchFailed: names lines, no content
+                logger.error("%s", failures[-1], extra={"event": "batch_failed", "lines": len(batch["lines"])})
+                continue
+            stages.absorb(future.result(), store, tally, rejects, clock)
+        if failures:  # a dataset missing whole batches must not be published as a version
+            raise stages.failed_batches_error(failures)
         with clock.stage("dedupe-and-split", len(store)):
             selection = stages.dedupe_and_split(store, params, tally)
         with clock.stage("write", len(selection.kept)):

@@ -47,14 +47,17 @@ def serve(
     timezone: str = typer.Option(None, "--timezone", help="IANA timezone of every schedule, e.g. Europe/Berlin (default params.yaml nightly.timezone)."),
 ) -> None:
     """Serve every flow as a Prefect deployment (needs PREFECT_API_URL pointing at a server)."""
-    from flows.serve import serve_deployments
+    from prefect import serve as serve_flows
+
+    from flows.serve import build_deployments
 
     try:
-        serve_deployments(ingest_cron, timezone, nightly_cron)
+        deployments = build_deployments(ingest_cron, timezone, nightly_cron)
     except ValueError as error:  # pydantic's ValidationError included: name the bad setting only
         message = error.errors()[0]["msg"] if hasattr(error, "errors") else str(error)
         typer.echo(f"error: {message}", err=True)
         raise typer.Exit(2) from None
+    serve_flows(*deployments)
 
 
 def main() -> None:

@@ -36,6 +36,9 @@ def runner_params(
     """
     if dask_address and kind is None:
         kind = "dask"
+    if dask_address and kind != "dask":
+        typer.echo(f"error: --dask-address needs --runner dask, not {kind}", err=True)
+        raise typer.Exit(2)
     overrides = {k: v for k, v in {"kind": kind, "workers": workers, "dask_address": dask_address}.items() if v is not None}
     try:
         return RunnerParams.model_validate({**load_params("runner", RunnerParams, path).model_dump(), **overrides})

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from prefect import serve
 from prefect.schedules import Cron
 
 from schemas.params import NightlyParams, load_nightly_params
@@ -51,8 +50,3 @@ def build_deployments(
             schedules=[Cron(nightly.cron, timezone=nightly.timezone)],
         ),
     ]
-
-
-def serve_deployments(ingest_cron: str | None = None, timezone: str | None = None, nightly_cron: str | None = None) -> None:
-    """Register every deployment with the Prefect API and run them until interrupted (see ``build_deployments``)."""
-    serve(*build_deployments(ingest_cron, timezone, nightly_cron))

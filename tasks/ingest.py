@@ -6,6 +6,7 @@ process or on a Dask worker; ``task.fn(...)`` runs the logic without Prefect.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -26,6 +27,7 @@ from tasks.models import split_sentences
 from tasks.plan import BATCH_FAILED, IngestPlan, RunResult, plan_ingest
 from tasks.retry import retry_on_transient
 
+_MODEL_LOCK = threading.Lock()
 _IO_RETRIES = {"retries": 3, "retry_delay_seconds": [1, 5, 15], "retry_condition_fn": retry_on_transient}
 
 
@@ -131,10 +133,11 @@ def process_batch(sources: list[SourceDocument], params: IngestParams) -> Proces
     clock = StageClock()
     with clock.stage("extract"):
         extracted = extract_batch(sources, params.extract)
-    with clock.stage("chunk"):
-        chunked = chunk_batch(extracted, params.chunk, params.embed)
-    with clock.stage("embed"):
-        vectors = embed_batch([chunk for item in chunked for chunk in item.chunks], params.embed)
+    with _MODEL_LOCK:  # one model and tokenizer per process: threads take turns (the tokenizer is not re-entrant)
+        with clock.stage("chunk"):
+            chunked = chunk_batch(extracted, params.chunk, params.embed)
+        with clock.stage("embed"):
+            vectors = embed_batch([chunk for item in chunked for chunk in item.chunks], params.embed)
     return ProcessedBatch(chunked=chunked, vectors=vectors, seconds=clock.seconds)
 
 

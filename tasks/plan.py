@@ -140,6 +140,9 @@ def settle_run(
     documents = dict(sorted(documents.items()))
     failed.sort(key=lambda failure: failure.doc_id)
     diff = diff_documents(parent.documents if parent else {}, documents, parent.version if parent else None, version)
-    same_failures = parent is not None and [(f.doc_id, f.content_hash) for f in failed] == [(f.doc_id, f.content_hash) for f in parent.failed]
+    def failure_keys(failures) -> list[tuple]:
+        return [(f.doc_id, f.content_hash, f.reason.startswith(BATCH_FAILED)) for f in failures]
+
+    same_failures = parent is not None and failure_keys(failed) == failure_keys(parent.failed)
     unchanged = parent is not None and diff.is_empty and same_failures and parent.pipeline_fingerprint == fingerprint
     return RunResult(version=parent.version if unchanged else version, documents=documents, failed=failed, diff=diff, publish=not unchanged)

@@ -57,10 +57,14 @@ def build_runner(params: RunnerParams, items: int = 0, processes_from: int | Non
 
 
 def parallelism(params: RunnerParams, runner: TaskRunner) -> int:
-    """How many tasks the runner works on at once (an existing Dask cluster counts as its cores)."""
-    if isinstance(runner, (ThreadPoolTaskRunner, ProcessPoolTaskRunner)):
-        return max(1, runner._max_workers)
-    return max(1, params.workers or (os.cpu_count() or 1))
+    """How many tasks the runner works on at once, which sets how many batches are kept in flight.
+
+    For an existing Dask cluster that is ``workers`` (set it to the cluster's thread count), else
+    this machine's cores.
+    """
+    if isinstance(runner, ThreadPoolTaskRunner):
+        return params.workers or 1
+    return params.workers or (os.cpu_count() or 1)
 
 
 def ordered_results(

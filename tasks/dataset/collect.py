@@ -4,7 +4,8 @@ Batches of log lines are prepared on the task runner (parse, select, validate, r
 and MinHash signature). Their redacted examples are appended to a spool file inside the build's
 staging folder (never outside ``data/datasets/``, and never unredacted); memory keeps only what
 dedupe, split, the report and the final sort need: ids, keys, signatures, ranks, groups,
-categories, token counts and lineage, about 0.8 KB an example with 128 permutations. The final
+categories, token counts and lineage, about 1 KB an example with 128 permutations (so it still
+grows with the input, slowly: a disk-backed LSH would remove that). The final
 pass reads the kept examples back from the spool by offset, in the order each file is written.
 """
 

@@ -321,8 +321,8 @@ def deduplicate_signed(
     """Exact then near-duplicate removal over precomputed exact keys and MinHash signatures.
 
     The dataset build computes both per batch (on worker processes) and keeps only them in
-    memory; ``deduplicate`` computes them from texts. Rows of exact duplicates other than the
-    first occurrence of their key are never read.
+    memory; ``deduplicate`` computes them from texts. Only the kept member of each exact-duplicate
+    group takes part in the near-duplicate search (with its own signature row).
 
     Args:
         keys: One exact key per item (``exact_key`` of its text).

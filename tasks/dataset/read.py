@@ -47,9 +47,12 @@ def find_log_files(logs_dir: Path) -> list[Path]:
 
 def describe_source(path: Path, logs_dir: Path) -> SourceFile:
     """sha256 of the file's bytes and its line count (after decompression, as far as it reads)."""
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
     lines = sum(1 for _ in iter_raw_lines(path, logs_dir))
-    return SourceFile(path=path.relative_to(logs_dir).as_posix(), sha256=digest, lines=lines)
+    return SourceFile(path=path.relative_to(logs_dir).as_posix(), sha256=digest.hexdigest(), lines=lines)
 
 
 def _malformed(source: str, line: int, reason: str, message: str) -> RejectedRecord:

@@ -489,11 +489,14 @@ def _redact_message(
             if isinstance(arguments, str) and arguments:
                 function["arguments"] = redact_text(arguments, findings.get(arguments, []), book)
             tool_calls.append({**call, "function": function} if "function" in call else dict(call))
-    return message.model_copy(update={"content": content, "tool_calls": tool_calls})
+    name = message.name
+    if name and message.role != "tool":  # a participant's name (a tool message's name is the function's)
+        name = book.placeholder("PERSON", name).strip("<>")  # PERSON_1: OpenAI names allow [A-Za-z0-9_-] only
+    return message.model_copy(update={"content": content, "tool_calls": tool_calls, "name": name})
 
 
 def redact_examples(examples: Iterable[ChatExample], params: RedactParams) -> RedactionOutcome:
-    """Redact every message (and tool-call argument) of each example.
+    """Redact every message (content, tool-call arguments, a participant's ``name``) of each example.
 
     Args:
         examples: Examples with raw text.

@@ -186,27 +186,32 @@ def prepare_lines(lines: Sequence[RawLine], params: DatasetParams, deny_list: fr
     return PreparedBatch(redacted, keys, signatures, rejects, tally, seconds)
 
 
+class BatchFailed(RuntimeError):
+    """A batch of log lines could not be prepared; the message names the lines, never their content."""
+
+
 @task(name="prepare-log-batch", cache_policy=NO_CACHE, persist_result=False)
 def prepare_batch(lines: list[RawLine], params: DatasetParams, deny_list: frozenset[str]) -> PreparedBatch:
-    """The heavy per-record work for one batch (see ``prepare_lines``), on the flow's task runner."""
-    return prepare_lines(lines, params, deny_list)
+    """The heavy per-record work for one batch (see ``prepare_lines``), on the flow's task runner.
+
+    Raises:
+        BatchFailed: naming the exception type and the batch's first and last lines only: an
+            exception's own text may quote a log line (pydantic's ``input_value``), and Prefect
+            keeps a failed task's message and traceback.
+    """
+    try:
+        return prepare_lines(lines, params, deny_list)
+    except Exception as error:  # noqa: BLE001 - re-raised without its text, which may hold personal data
+        first, last = lines[0], lines[-1]
+        raise BatchFailed(
+            f"{type(error).__name__} in the batch {first.source}:{first.line} - {last.source}:{last.line}"
+        ) from None
 
 
-def failed_batch(lines: Sequence[RawLine], error: str) -> PreparedBatch:
-    """What a batch whose task failed as a whole leaves: every line rejected as ``batch_failed``."""
-    tally = StageTally()
-    first = lines[0]
-    message = f"batch of {len(lines)} lines from {first.source}:{first.line} failed: {error}"[:500]
-    rejects = []
-    for raw in lines:
-        tally.seen("read")
-        tally.drop("read", "batch_failed")
-        rejects.append(
-            RejectedRecord(
-                stage="read", kind="rejected", reason="batch_failed", source=raw.source, line=raw.line, message=message
-            )
-        )
-    return PreparedBatch([], [], np.zeros((0, 0), dtype=np.uint32), rejects, tally)
+def failed_batches_error(failures: Sequence[str]) -> RuntimeError:
+    """The error a build ends with when batches failed: nothing is published, the previous dataset stays."""
+    shown = "; ".join(failures[:5]) + (f"; and {len(failures) - 5} more" if len(failures) > 5 else "")
+    return RuntimeError(f"{len(failures)} batch(es) of log lines failed, nothing was published: {shown}")
 
 
 def absorb(

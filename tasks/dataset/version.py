@@ -20,10 +20,13 @@ METRICS_FILE = "data/metrics/dataset.json"
 CODE_FILES = [
     "flows/build_dataset.py",
     "flows/dataset_commands.py",
+    "flows/runner_options.py",
     "schemas/dataset.py",
     "schemas/logs.py",
+    "schemas/params.py",
     "schemas/timing.py",
     "tasks/clock.py",
+    "tasks/models.py",
     "tasks/runners.py",
 ]
 """Code the stage depends on besides ``tasks/dataset/*.py`` (files, not folders: ``__pycache__``

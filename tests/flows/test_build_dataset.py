@@ -278,23 +278,32 @@ def test_dvc_repro_twice_is_a_no_op_and_rebuilds_byte_identical(tmp_path: Path, 
     assert any((tmp_path / "remote").rglob("*"))
 
 
-def test_a_failed_batch_rejects_its_lines_and_the_build_goes_on(workspace: Path, tmp_path: Path, monkeypatch) -> None:
-    """A batch task that dies (a worker lost) must not stop the build nor lose the other batches."""
+def test_a_failed_batch_fails_the_build_without_publishing_or_quoting_the_logs(
+    workspace: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """A batch task that dies (a worker lost, a bug) must not publish a dataset missing its lines, and its
+    error must not carry the exception's text, which may quote a log line."""
     from tasks.dataset import stages
 
+    out = tmp_path / "out"
+    first = build_dataset(params=_params(workspace), out_dir=str(out), runner=RunnerParams(kind="threads"))
+    before = folder_bytes(out)
     real, calls = stages.prepare_lines, []
 
     def dies_on_the_second_batch(lines, params, deny_list):
-        calls.append(len(lines))
+        calls.append(lines)
         if len(calls) == 2:
-            raise RuntimeError("worker lost")
+            raise ValueError("input_value='call me at +44 20 7946 0958'")
         return real(lines, params, deny_list)
 
     monkeypatch.setattr(stages, "BATCH_LINES", 50)
     monkeypatch.setattr(stages, "prepare_lines", dies_on_the_second_batch)
-    summary = build_dataset(params=_params(workspace), out_dir=str(tmp_path / "out"), runner=RunnerParams(kind="threads"))
-    rejects = [json.loads(x) for x in (tmp_path / "out" / "rejects.jsonl").read_text().splitlines()]
-    failed = [r for r in rejects if r["reason"] == "batch_failed"]
-    assert len(calls) > 3 and len(failed) == calls[1] == 50 and summary.written > 0
-    assert all("worker lost" in r["message"] and r["kind"] == "rejected" for r in failed)
-    assert summary.input_lines == summary.written + summary.rejected + summary.filtered + summary.duplicates + summary.malformed
+    state = build_dataset(
+        params=_params(workspace), out_dir=str(out), runner=RunnerParams(kind="threads"), return_state=True
+    )
+    assert state.is_failed() and len(calls) > 3
+    message = state.message or ""
+    lost = calls[1]
+    assert "1 batch(es)" in message and f"{lost[0].source}:{lost[0].line}" in message and "ValueError" in message
+    assert "7946" not in message
+    assert folder_bytes(out) == before and first.version in (out / "manifest.json").read_text()

@@ -148,6 +148,20 @@ def test_placeholders_are_consistent_within_an_example() -> None:
     assert redacted.example_id != example.example_id and redacted.pii_counts["EMAIL_ADDRESS"] == 3
 
 
+def test_a_participant_name_is_replaced_and_a_tool_name_kept() -> None:
+    """Regression: a message's ``name`` (OpenAI's participant name) reached the dataset unredacted."""
+    example = _example(("user", "Hi, this is Priya Patel again."), ("assistant", "Hello Priya Patel, how can I help?"))
+    messages = (
+        example.messages[0].model_copy(update={"name": "Priya Patel"}),
+        ChatMessage(role="tool", content="42", name="get_balance", tool_call_id="c1"),
+        example.messages[1],
+    )
+    [redacted] = redact_examples([example.model_copy(update={"messages": messages})], PARAMS).examples
+    user, tool, assistant = redacted.messages
+    assert user.name == "PERSON_1" and "<PERSON_1>" in user.content and "<PERSON_1>" in assistant.content
+    assert tool.name == "get_balance"
+
+
 def test_redact_command_keeps_other_fields_and_order(tmp_path: Path) -> None:
     rows = [
         {"id": 1, "text": "Call Maria Gonzalez on +33 1 42 68 53 00.", "keep": "Maria"},
