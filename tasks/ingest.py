@@ -133,12 +133,24 @@ def process_batch(sources: list[SourceDocument], params: IngestParams) -> Proces
     clock = StageClock()
     with clock.stage("extract"):
         extracted = extract_batch(sources, params.extract)
-    with _MODEL_LOCK:  # one model and tokenizer per process: threads take turns (the tokenizer is not re-entrant)
+    chunked, vectors = chunk_and_embed(extracted, params, clock)
+    return ProcessedBatch(chunked=chunked, vectors=vectors, seconds=clock.seconds)
+
+
+def chunk_and_embed(
+    extracted: list[ExtractedDocument], params: IngestParams, clock: StageClock
+) -> tuple[list[ChunkedDocument], np.ndarray]:
+    """Chunk, then embed the chunks, holding the process's model lock.
+
+    One model and tokenizer per process, and the tokenizer is not re-entrant: threads take turns.
+    (A module-level function, so the task above pickles by reference onto Dask workers.)
+    """
+    with _MODEL_LOCK:
         with clock.stage("chunk"):
             chunked = chunk_batch(extracted, params.chunk, params.embed)
         with clock.stage("embed"):
             vectors = embed_batch([chunk for item in chunked for chunk in item.chunks], params.embed)
-    return ProcessedBatch(chunked=chunked, vectors=vectors, seconds=clock.seconds)
+    return chunked, vectors
 
 
 def failed_batch(sources: list[SourceDocument], reason: str) -> ProcessedBatch:
