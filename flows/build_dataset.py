@@ -98,7 +98,8 @@ def build_dataset(
         if failures:  # a dataset missing whole batches must not be published as a version
             raise stages.failed_batches_error(failures)
         with clock.stage("dedupe-and-split", len(store)):
-            selection = stages.dedupe_and_split(store, params, tally)
+            selection = stages.dedupe_and_split(store, params)
+        tally.merge(selection.tally)
         with clock.stage("write", len(selection.kept)):
             result = stages.write_dataset(target, params, store, selection, rejects, tally.reports(), sources, input_lines)
     pushed = False

@@ -255,10 +255,12 @@ class Selection:
     clusters: list[DedupeCluster]
     split_report: SplitReport
     leakage: LeakageReport
+    tally: StageTally = field(default_factory=StageTally)
+    """The dedupe stage's counts, to merge into the build's tally."""
 
 
 @task(name="dedupe-and-split", cache_policy=NO_CACHE, persist_result=False)
-def dedupe_and_split(store: ExampleStore, params: DatasetParams, tally: StageTally) -> Selection:
+def dedupe_and_split(store: ExampleStore, params: DatasetParams) -> Selection:
     """Exact then near-duplicate removal, the stable split, and the leakage check over the store.
 
     Raises:
@@ -266,6 +268,7 @@ def dedupe_and_split(store: ExampleStore, params: DatasetParams, tally: StageTal
     """
     p = params.dedupe
     outcome = deduplicate_signed(store.exact_keys, store.signatures, store.rank, p.threshold)
+    tally = StageTally()
     tally.seen("dedupe", len(store))
     duplicates = []
     for i, reason in sorted(outcome.dropped.items()):
@@ -288,7 +291,7 @@ def dedupe_and_split(store: ExampleStore, params: DatasetParams, tally: StageTal
     leakage = check_leakage_signed(store.signatures[kept], splits, [store.example_ids[i] for i in kept], p.threshold)
     if not leakage.clean:
         raise ValueError(f"{len(leakage.cross_split_pairs)} near-duplicate pairs straddle splits")
-    return Selection(kept, splits, duplicates, clusters, report, leakage)
+    return Selection(kept, splits, duplicates, clusters, report, leakage, tally)
 
 
 @dataclass

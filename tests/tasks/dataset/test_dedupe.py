@@ -14,7 +14,6 @@ from typer.testing import CliRunner
 from flows.dataset_commands import register
 from schemas.dataset import ChatExample, ChatMessage, Lineage, StageReport
 from schemas.params import DatasetParams
-from tasks.dataset.collect import StageTally
 from tasks.dataset.dedupe import deduplicate, minhash_signatures, shingle_hashes, shingles
 from tasks.dataset.stages import Selection, dedupe_and_split
 from tests.tasks.dataset.stores import store_of
@@ -74,10 +73,9 @@ def _example(reply: str, line: int, score: float | None, minutes: int) -> ChatEx
 
 def _dedupe(examples: list[ChatExample], folder: Path) -> tuple[list[int], Selection, StageReport]:
     """Lines kept by the flow's dedupe-and-split task, its selection and the dedupe stage report."""
-    tally = StageTally()
     with store_of(examples, folder, DatasetParams()) as store:
-        selection = dedupe_and_split.fn(store, DatasetParams(), tally)
-        return [store.lineages[i][1] for i in selection.kept], selection, tally.reports()[-1]
+        selection = dedupe_and_split.fn(store, DatasetParams())
+        return [store.lineages[i][1] for i in selection.kept], selection, selection.tally.reports()[-1]
 
 
 def test_keep_policy_highest_quality_then_newest(tmp_path: Path) -> None:

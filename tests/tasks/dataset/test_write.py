@@ -10,7 +10,6 @@ import pytest
 
 from schemas.dataset import ChatExample, ChatMessage, Lineage, RejectedRecord
 from schemas.params import DatasetParams
-from tasks.dataset.collect import StageTally
 from tasks.dataset.stages import dedupe_and_split, write_dataset
 from tasks.dataset.write import staging_dir
 from tests.documents import folder_bytes
@@ -39,9 +38,8 @@ def _write(out: Path, input_lines: int):
     """Three distinct examples through the store, dedupe-and-split and the writer; one malformed line."""
     reject = RejectedRecord(stage="read", kind="malformed", reason="empty_line", source="a.jsonl", line=4)
     with store_of([_example(n) for n in (1, 2, 3)], staging_dir(out), PARAMS) as store:
-        tally = StageTally()
-        selection = dedupe_and_split.fn(store, PARAMS, tally)
-        return write_dataset.fn(out, PARAMS, store, selection, [reject], tally.reports(), [], input_lines)
+        selection = dedupe_and_split.fn(store, PARAMS)
+        return write_dataset.fn(out, PARAMS, store, selection, [reject], selection.tally.reports(), [], input_lines)
 
 
 def test_writes_are_byte_identical(tmp_path: Path) -> None:
