@@ -1,6 +1,6 @@
 """End-to-end ``build-dataset`` over generated logs: wall time and peak memory.
 
-Each size runs the real command (``python -m flows.dataset_commands build-dataset --json``) in a
+Each size runs the real command (``python -m cli.dataset build-dataset --json``) in a
 fresh process; RSS is sampled every 0.2 s, for the flow's own process (where the example store
 lives: what must not grow with input) and for the whole tree (the flow plus the task runner's
 worker processes, each with its own presidio, spaCy and torch). Wall time includes the temporary
@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from schemas.params import DatasetParams  # noqa: E402
-from tasks.dataset.synthetic_logs import generate_logs, write_logs  # noqa: E402
+from tools.synthetic_logs import generate_logs, write_logs  # noqa: E402
 
 
 def _rss(processes: list[psutil.Process]) -> int:
@@ -54,7 +54,7 @@ def run(lines: int, work: Path, runner: str) -> dict:
     args = [
         sys.executable,
         "-m",
-        "flows.dataset_commands",
+        "cli.dataset",
         "build-dataset",
         "--logs",
         str(logs),

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tasks.dataset import synthetic_logs as sl  # noqa: E402
+from tools import synthetic_logs as sl  # noqa: E402
 
 
 def synthetic_texts(n: int, seed: int = 0, near_rate: float = 0.05) -> list[str]:

@@ -2,7 +2,7 @@
 
 Throughput, on the same texts, with the same recognizers (texts whose findings differ are counted):
   * baseline: a plain ``AnalyzerEngine`` (full spaCy pipeline) and one ``analyze`` call per text;
-  * ours: ``tasks.dataset.redact.analyze_texts``: distinct texts once, ``nlp.pipe`` batches, the
+  * ours: ``tasks.pii.redact.analyze_texts``: distinct texts once, ``nlp.pipe`` batches, the
     dependency parser skipped, the lemma-only components (tok2vec, tagger, attribute ruler,
     lemmatizer) run only for texts whose analysis reads lemmas, worker processes (forked from 400
     distinct texts when the caller runs no other thread, else spawned from 20,000).
@@ -29,8 +29,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from schemas.logs import LLMInteractionLog  # noqa: E402
 from schemas.params import RedactParams  # noqa: E402
-from tasks.dataset.redact import analyze_texts, build_analyzer  # noqa: E402
-from tasks.dataset.synthetic_logs import generate_logs, labelled_pii_texts  # noqa: E402
+from tasks.pii.redact import analyze_texts, build_analyzer  # noqa: E402
+from tools.synthetic_logs import generate_logs, labelled_pii_texts  # noqa: E402
 
 
 def _key(results) -> list[tuple]:

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.corpus import generate_corpus
+from tools.bench_corpus import generate_corpus
 from schemas.params import ChunkParams, EmbedParams, ExtractParams
-from tasks.discover import discover_documents
-from tasks.embed import load_embedder
-from tasks.ingest import chunk_batch
-from tasks.extract import extract_documents
+from tasks.ingest.discover import discover_documents
+from tasks.ingest.embed import load_embedder
+from tasks.ingest.prefect_tasks import chunk_batch
+from tasks.ingest.extract import extract_documents
 
 
 def best_of(repeat: int, run) -> float:

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.corpus import generate_corpus, mutate_corpus
+from tools.bench_corpus import generate_corpus, mutate_corpus
 from schemas.params import IndexParams, IngestParams
 
 

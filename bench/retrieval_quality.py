@@ -17,9 +17,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.corpus import generate_corpus
+from tools.bench_corpus import generate_corpus
 from schemas.params import IndexParams, IngestParams, load_params
-from tasks.search import open_corpus, search
+from tasks.ingest.search import open_corpus, search
 from tasks.serving.gate import ndcg_at, ranked_documents, recall_at
 
 EVAL_SET = Path("data/sample/eval/retrieval.jsonl")

@@ -14,13 +14,13 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from schemas.dataset import SPLITS, BuildSummary
 from schemas.params import DatasetParams, RunnerParams, load_params
-from tasks.dataset import stages
+from tasks.dataset import prefect_tasks as stages
 from tasks.dataset import write as write_lib
 from tasks.dataset.collect import ExampleStore, StageTally
 from tasks.dataset.read import describe_source, find_log_files
-from tasks.clock import StageClock, log_timings
+from tasks.common.clock import StageClock, log_timings
 from tasks.dataset.version import inside_dvc_stage
-from tasks.runners import build_runner, ordered_results, parallelism
+from tasks.common.runners import build_runner, ordered_results, parallelism
 
 DEFAULT_PARAMS = DatasetParams()
 """The model defaults, equal to params.yaml's ``dataset`` section (a test keeps them equal)."""

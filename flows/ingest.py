@@ -9,12 +9,12 @@ from tqdm import tqdm
 
 from schemas.corpus import IngestReport
 from schemas.params import IngestParams, RunnerParams, load_params
-from tasks import ingest as steps
-from tasks.clock import StageClock, log_timings
-from tasks.plan import pipeline_fingerprint, settle_batch, settle_run
-from tasks.report import ingest_summary_markdown
-from tasks.runners import build_runner, ordered_results, parallelism
-from tasks.versions import manifest_root, next_version_name
+from tasks.ingest import prefect_tasks as steps
+from tasks.common.clock import StageClock, log_timings
+from tasks.ingest.plan import pipeline_fingerprint, settle_batch, settle_run
+from tasks.ingest.report import ingest_summary_markdown
+from tasks.common.runners import build_runner, ordered_results, parallelism
+from tasks.ingest.versions import manifest_root, next_version_name
 
 
 @flow(name="ingest", description="Index a folder of documents in LanceDB and publish a corpus version.")

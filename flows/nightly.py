@@ -24,12 +24,12 @@ from pydantic import BaseModel, ConfigDict
 
 from flows.build_dataset import build_dataset
 from flows.ingest import ingest_flow
-from flows.serving import gate_version
-from flows.serving_commands import open_store
+from flows.ingest_and_gate import gate_version
+from cli.serving import open_store
 from schemas.cache import InvalidationReport
 from schemas.params import NightlyParams, RedactParams, RunnerParams, ServingParams, load_nightly_params
-from tasks import versions
-from tasks.runners import build_runner
+from tasks.ingest import versions
+from tasks.common.runners import build_runner
 from tasks.serving.invalidate import invalidate_corpus
 from tasks.serving.regression import build_regression_set, write_regression_set
 from tasks.serving.warm import read_logs

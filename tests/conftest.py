@@ -22,6 +22,6 @@ def prefect_harness():
 @pytest.fixture(scope="session")
 def corpus():
     """240 generated interaction-log lines with planted PII, duplicates and bad lines (read-only)."""
-    from tasks.dataset.synthetic_logs import generate_logs
+    from tools.synthetic_logs import generate_logs
 
     return generate_logs(240, seed=11)

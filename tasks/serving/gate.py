@@ -20,7 +20,7 @@ import numpy as np
 from schemas.gate import GateAction, GateResult, MetricSummary, Regression, RetrievalCase, RetrievalEvaluation
 from schemas.params import GateParams, IndexParams
 from schemas.search import SearchHit
-from tasks import versions
+from tasks.ingest import versions
 
 METRICS = ("recall@k", "mrr@k", "ndcg@10")
 NDCG_CUTOFF = 10
@@ -147,7 +147,7 @@ def render_report(result: GateResult) -> str:
 
 def evaluate_version(index: IndexParams, version: str, cases: Sequence[RetrievalCase], gate: GateParams) -> RetrievalEvaluation:
     """Search ``version`` with every case (enough chunks to fill the document cut-offs) and summarise."""
-    from tasks.search import open_corpus, search
+    from tasks.ingest.search import open_corpus, search
 
     corpus = open_corpus(index, version)
     depth = max(gate.k, NDCG_CUTOFF) * 3

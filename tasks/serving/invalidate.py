@@ -6,7 +6,7 @@ from pathlib import Path
 
 from schemas.cache import InvalidationReport
 from schemas.corpus import CorpusDiff
-from tasks import versions
+from tasks.ingest import versions
 from tasks.serving.store import CacheStore
 
 

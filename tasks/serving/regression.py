@@ -20,9 +20,9 @@ from schemas.gate import RegressionCase, RegressionManifest, RetrievalCase
 from schemas.logs import LLMInteractionLog
 from schemas.params import RedactParams, ServingParams
 from tasks.dataset.dedupe import exact_key
-from tasks.dataset.redact import redact_strings
+from tasks.pii.redact import redact_strings
 from tasks.serving.warm import log_documents, warm_decision
-from tasks.versions import atomic_write_text
+from tasks.ingest.versions import atomic_write_text
 
 UNLABELLED = "unlabelled"
 

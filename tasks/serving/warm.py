@@ -17,7 +17,7 @@ from schemas.cache import CacheEntry, CacheKeyRequest, CacheMessage, RetrievedDo
 from schemas.logs import LLMInteractionLog
 from schemas.params import RedactParams, ServingParams
 from tasks.dataset.read import find_log_files, iter_raw_lines, parse_log_line, RawLine
-from tasks.dataset.redact import redact_strings
+from tasks.pii.redact import redact_strings
 from tasks.serving.cache_key import cache_key
 
 

@@ -18,12 +18,12 @@ from datasketch import MinHash
 from typer.testing import CliRunner
 
 from flows.build_dataset import build_dataset
-from flows.dataset_commands import register
+from cli.dataset import register
 from schemas.dataset import SPLITS, DatasetManifest
 from schemas.params import DatasetParams, RunnerParams, load_params
 from tasks.dataset.dedupe import shingles
 from tasks.dataset.select import user_hash
-from tasks.dataset.synthetic_logs import SyntheticCorpus, generate_logs, write_logs
+from tools.synthetic_logs import SyntheticCorpus, generate_logs, write_logs
 from tasks.dataset.version import STAGE, code_deps, dvc_stage
 from tests.documents import folder_bytes
 
@@ -283,7 +283,7 @@ def test_a_failed_batch_fails_the_build_without_publishing_or_quoting_the_logs(
 ) -> None:
     """A batch task that dies (a worker lost, a bug) must not publish a dataset missing its lines, and its
     error must not carry the exception's text, which may quote a log line."""
-    from tasks.dataset import stages
+    from tasks.dataset import prefect_tasks as stages
 
     out = tmp_path / "out"
     first = build_dataset(params=_params(workspace), out_dir=str(out), runner=RunnerParams(kind="threads"))

@@ -19,8 +19,8 @@ from flows.build_dataset import build_dataset
 from flows.ingest import ingest_flow
 from flows.nightly import build_regression_sets, submit_to_runner
 from schemas.params import DatasetParams, IndexParams, IngestParams, NightlyParams, RunnerParams, ServingParams
-from tasks.dataset import stages
-from tasks.dataset.synthetic_logs import SyntheticCorpus, write_logs
+from tasks.dataset import prefect_tasks as stages
+from tools.synthetic_logs import SyntheticCorpus, write_logs
 from tests.documents import folder_bytes, write_mixed_corpus
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]

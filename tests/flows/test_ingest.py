@@ -10,8 +10,8 @@ import pytest
 
 from flows.ingest import ingest_flow
 from schemas.params import ChunkParams, IndexParams, IngestParams
-from tasks import versions
-from tasks.search import open_corpus, search
+from tasks.ingest import versions
+from tasks.ingest.search import open_corpus, search
 from tests.documents import markdown, write_mixed_corpus
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -133,7 +133,7 @@ def test_named_versions_are_immutable(tmp_path, corpus):
 
 def test_a_failed_batch_fails_its_documents_and_the_run_goes_on(tmp_path, corpus, monkeypatch):
     """A batch task that dies as a whole (a worker lost) must not stop the run nor lose the other batches."""
-    from tasks import ingest as steps
+    from tasks.ingest import prefect_tasks as steps
 
     source, expected = corpus
     real, calls = steps.extract_batch, []

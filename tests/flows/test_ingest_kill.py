@@ -15,7 +15,7 @@ import yaml
 
 from flows.ingest import ingest_flow
 from schemas.params import IndexParams, IngestParams
-from tasks import versions
+from tasks.ingest import versions
 from tests.documents import TOPICS, markdown
 
 pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.slow]
@@ -51,7 +51,7 @@ def test_killed_run_leaves_last_version_intact_and_next_run_converges(tmp_path):
     env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
     env.pop("PREFECT_API_URL", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", "ingest", str(source), "--db", db],
+        [sys.executable, "-m", "cli.app", "ingest", str(source), "--db", db],
         cwd=tmp_path, env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )

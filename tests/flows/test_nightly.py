@@ -11,8 +11,8 @@ import pytest
 from flows.nightly import NightlyReport, nightly, summary_markdown
 from schemas.cache import CacheEntry
 from schemas.params import NightlyParams, load_nightly_params
-from tasks import versions
-from tasks.dataset.synthetic_logs import generate_logs, write_logs
+from tasks.ingest import versions
+from tools.synthetic_logs import generate_logs, write_logs
 from tasks.serving.store import SqliteCacheStore
 from tests.documents import markdown
 
@@ -122,7 +122,7 @@ def test_next_night_invalidates_what_the_promoted_version_changed(failed_run, wo
 
 def test_serve_registers_every_flow_with_the_nightly_one_on_its_schedule():
     """Regression: `tributary serve --ingest-cron` passed timezone= to to_deployment, which Prefect 3.9 rejects."""
-    from flows.serve import build_deployments
+    from flows.deployments import build_deployments
 
     deployments = build_deployments(nightly=NightlyParams(cron="30 3 * * *", timezone="Europe/Berlin"))
     assert [d.name for d in deployments] == ["ingest", "ingest-and-gate", "build-dataset", "nightly"]

@@ -9,10 +9,10 @@ import pytest
 
 from typer.testing import CliRunner
 
-from flows.cli import _register_commands, app
+from cli.app import _register_commands, app
 from flows.ingest import ingest_flow
 from schemas.params import GateParams, IndexParams, IngestParams
-from tasks import versions
+from tasks.ingest import versions
 from tasks.serving.gate import run_gate
 from tests.documents import markdown
 
@@ -94,7 +94,7 @@ def test_gate_keeps_current_on_the_good_version(tmp_path, monkeypatch):
 
 def test_ingest_and_gate_never_serves_a_degraded_version(tmp_path, monkeypatch):
     """Regression: ingestion moved CURRENT on publish, so a bad version was served until the gate ran."""
-    from flows.serving import ingest_and_gate
+    from flows.ingest_and_gate import ingest_and_gate
 
     source, index, gate, retrieval_set = gate_setup(tmp_path)
     root = versions.manifest_root(index)

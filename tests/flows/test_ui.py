@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tasks import versions
+from tasks.ingest import versions
 from schemas.params import IndexParams
 from tests.documents import markdown
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.dataset.synthetic_logs import SyntheticCorpus, write_logs
+from tools.synthetic_logs import SyntheticCorpus, write_logs
 
 
 @pytest.fixture(scope="session")

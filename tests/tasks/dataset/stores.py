@@ -9,7 +9,7 @@ from schemas.dataset import ChatExample
 from schemas.params import DatasetParams
 from tasks.dataset.collect import ExampleStore
 from tasks.dataset.dedupe import exact_key, minhash_signatures
-from tasks.dataset.stages import dedupe_text
+from tasks.dataset.prefect_tasks import dedupe_text
 
 
 def store_of(examples: Sequence[ChatExample], folder: Path, params: DatasetParams) -> ExampleStore:

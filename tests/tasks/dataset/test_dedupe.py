@@ -11,11 +11,11 @@ import typer
 from datasketch import MinHash
 from typer.testing import CliRunner
 
-from flows.dataset_commands import register
+from cli.dataset import register
 from schemas.dataset import ChatExample, ChatMessage, Lineage, StageReport
 from schemas.params import DatasetParams
 from tasks.dataset.dedupe import deduplicate, minhash_signatures, shingle_hashes, shingles
-from tasks.dataset.stages import Selection, dedupe_and_split
+from tasks.dataset.prefect_tasks import Selection, dedupe_and_split
 from tests.tasks.dataset.stores import store_of
 
 BASE = (

@@ -26,7 +26,7 @@ from tasks.dataset.plots import (
     dvc_plots,
     token_length_rows,
 )
-from tasks.dataset.synthetic_logs import SyntheticCorpus, write_logs
+from tools.synthetic_logs import SyntheticCorpus, write_logs
 from tasks.dataset.version import METRICS_FILE, STAGE
 
 ROOT = Path(__file__).resolve().parents[3]

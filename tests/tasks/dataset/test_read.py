@@ -9,7 +9,7 @@ from pathlib import Path
 from schemas.dataset import RejectedRecord
 from schemas.logs import LLMInteractionLog
 from tasks.dataset.read import RawLine, find_log_files, iter_raw_lines, parse_log_line
-from tasks.dataset.synthetic_logs import generate_logs
+from tools.synthetic_logs import generate_logs
 
 GOOD = json.loads(
     next(line for line in generate_logs(5, seed=1, bad_rate=0, duplicate_rate=0, near_duplicate_rate=0).lines)

@@ -8,7 +8,7 @@ from schemas.logs import LLMInteractionLog
 from schemas.params import DatasetParams, SelectParams
 from tasks.dataset.extract import log_to_example
 from tasks.dataset.select import select_log, user_hash
-from tasks.dataset.synthetic_logs import generate_logs
+from tools.synthetic_logs import generate_logs
 
 BASE = json.loads(generate_logs(1, seed=2, bad_rate=0, duplicate_rate=0, near_duplicate_rate=0).lines[0])
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from typer.testing import CliRunner
 
-from flows.dataset_commands import register
+from cli.dataset import register
 from schemas.params import ValidateParams
 from tasks.dataset.tokens import count_tokens
 from tasks.dataset.validate import validate_example

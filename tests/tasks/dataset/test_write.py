@@ -10,7 +10,7 @@ import pytest
 
 from schemas.dataset import ChatExample, ChatMessage, Lineage, RejectedRecord
 from schemas.params import DatasetParams
-from tasks.dataset.stages import dedupe_and_split, write_dataset
+from tasks.dataset.prefect_tasks import dedupe_and_split, write_dataset
 from tasks.dataset.write import staging_dir
 from tests.documents import folder_bytes
 from tests.tasks.dataset.stores import store_of

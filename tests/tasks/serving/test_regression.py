@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 from schemas.logs import LLMInteractionLog
 from schemas.params import RedactParams, RegressionParams, ServingParams
-from tasks.dataset.synthetic_logs import generate_logs
+from tools.synthetic_logs import generate_logs
 from tasks.serving.regression import build_regression_set, write_regression_set
 
 PARAMS = ServingParams(regression=RegressionParams(max_per_stratum=4))

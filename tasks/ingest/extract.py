@@ -13,7 +13,7 @@ from pathlib import Path
 
 from schemas.documents import DocumentStatus, Element, ExtractedDocument, SourceDocument
 from schemas.params import ExtractParams
-from tasks.models import prepare_unstructured
+from tasks.common.models import prepare_unstructured
 
 TEXT_SUFFIXES = {".txt": "text", ".text": "text", ".md": "md", ".markdown": "md", ".html": "html", ".htm": "html"}
 BINARY_SUFFIXES = {".pdf", ".docx", ".pptx"}

@@ -31,12 +31,12 @@ def options(
 
 def _register_commands() -> None:
     """Attach every command group to the app (one line per group)."""
-    from flows import ingest_commands
+    from cli import ingest as ingest_commands
 
     ingest_commands.register(app)
-    from flows import dataset_commands
+    from cli import dataset as dataset_commands
     dataset_commands.register(app)
-    from flows import serving_commands
+    from cli import serving as serving_commands
     serving_commands.register(app)
 
 
@@ -49,7 +49,7 @@ def serve(
     """Serve every flow as a Prefect deployment (needs PREFECT_API_URL pointing at a server)."""
     from prefect import serve as serve_flows
 
-    from flows.serve import build_deployments
+    from flows.deployments import build_deployments
 
     try:
         deployments = build_deployments(ingest_cron, timezone, nightly_cron)

@@ -9,10 +9,10 @@ from pathlib import Path
 import typer
 from typer.testing import CliRunner
 
-from flows.dataset_commands import register
+from cli.dataset import register
 from schemas.dataset import ChatExample, ChatMessage, Lineage
 from schemas.params import RedactParams
-from tasks.dataset.redact import (
+from tasks.pii.redact import (
     OfflineEmailRecognizer,
     analyze_texts,
     build_analyzer,
@@ -20,7 +20,7 @@ from tasks.dataset.redact import (
     load_analyzer,
     redact_examples,
 )
-from tasks.dataset.synthetic_logs import labelled_pii_texts
+from tools.synthetic_logs import labelled_pii_texts
 
 PARAMS = RedactParams()
 
@@ -45,7 +45,7 @@ def test_email_recognizer_never_fetches_the_suffix_list() -> None:
     recognizers = load_analyzer().registry.recognizers
     emails = [r for r in recognizers if "EMAIL_ADDRESS" in r.supported_entities]
     assert [type(r) for r in emails] == [OfflineEmailRecognizer]
-    from tasks.dataset.redact import _OFFLINE_TLD
+    from tasks.pii.redact import _OFFLINE_TLD
 
     assert _OFFLINE_TLD.suffix_list_urls == () and _OFFLINE_TLD.fallback_to_snapshot
 
@@ -185,7 +185,7 @@ def test_workers_fork_only_when_no_other_thread_runs(monkeypatch) -> None:
     """Forked workers (single-threaded caller) and spawned ones give the same findings."""
     import threading
 
-    from tasks.dataset import redact
+    from tasks.pii import redact
 
     texts = [t.text for t in labelled_pii_texts(12, seed=21)]
     key = lambda rs: sorted((r.entity_type, r.start, r.end, round(r.score, 3)) for r in rs)  # noqa: E731

@@ -15,7 +15,7 @@ containers are rewritten with fixed member timestamps, so reruns give identical 
 
 Usage::
 
-    python data/sample/make_sample_docs.py [--out data/sample/docs]
+    python tools/make_sample_docs.py [--out data/sample/docs]
 """
 
 from __future__ import annotations
@@ -732,7 +732,7 @@ def write_pdf(doc: SampleDoc, path: Path) -> None:
     pdf.set_title(doc.title)
     pdf.set_author(AUTHOR)
     pdf.set_subject(doc.subject)
-    pdf.set_creator("data/sample/make_sample_docs.py")
+    pdf.set_creator("tools/make_sample_docs.py")
     pdf.set_producer("fpdf2")
     pdf.set_lang("en")
     pdf.set_margins(20, 20, 20)

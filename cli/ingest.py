@@ -10,10 +10,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from flows.runner_options import DaskAddressOption, RunnerOption, WorkersOption, runner_params
+from cli.options import DaskAddressOption, RunnerOption, WorkersOption, runner_params
 from schemas.params import IndexParams, IngestParams, ServingParams, load_params
 from schemas.search import QueryLine, QueryResult, SearchMode
-from tasks.versions import manifest_root
+from tasks.ingest.versions import manifest_root
 
 DbOption = Annotated[Optional[str], typer.Option("--db", help="LanceDB URI (default from params.yaml: data/lancedb).")]
 TableOption = Annotated[Optional[str], typer.Option("--table", help="Chunks table (default from params.yaml).")]
@@ -52,7 +52,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Index SOURCE_DIR incrementally and publish a corpus version (runs the Prefect flow)."""
         from flows.ingest import ingest_flow
-        from flows.serving import ingest_and_gate
+        from flows.ingest_and_gate import ingest_and_gate
 
         task_runner = runner_params(runner, workers, dask_address)
         try:
@@ -103,9 +103,9 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOption = False,
     ) -> None:
         """Search a published corpus version; one query or a JSONL file of queries."""
-        from tasks.search import DEFAULT_MODE, open_corpus
-        from tasks.search import search as run_search
-        from tasks.versions import VersionNotFound
+        from tasks.ingest.search import DEFAULT_MODE, open_corpus
+        from tasks.ingest.search import search as run_search
+        from tasks.ingest.versions import VersionNotFound
 
         chosen: SearchMode = mode or DEFAULT_MODE  # type: ignore[assignment]
         if chosen not in ("vector", "fts", "hybrid"):
@@ -132,7 +132,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def versions(db: DbOption = None, table: TableOption = None, as_json: JsonOption = False) -> None:
         """List published corpus versions, oldest first (* marks CURRENT)."""
-        from tasks import versions as store
+        from tasks.ingest import versions as store
 
         root = store.manifest_root(ingest_params(db=db, table=table).index)
         current = store.read_pointer(root, store.CURRENT)
@@ -157,7 +157,7 @@ def register(app: typer.Typer) -> None:
         table: TableOption = None,
     ) -> None:
         """Print the added / changed / removed document ids between two versions, as JSON."""
-        from tasks import versions as store
+        from tasks.ingest import versions as store
 
         root = store.manifest_root(ingest_params(db=db, table=table).index)
         try:

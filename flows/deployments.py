@@ -35,7 +35,7 @@ def build_deployments(
     from flows.build_dataset import build_dataset
     from flows.ingest import ingest_flow
     from flows.nightly import nightly as nightly_flow
-    from flows.serving import ingest_and_gate
+    from flows.ingest_and_gate import ingest_and_gate
 
     nightly = nightly or load_nightly_params()
     overrides = {k: v for k, v in {"timezone": timezone, "cron": nightly_cron}.items() if v is not None}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from flows.cli import _register_commands, app
-from flows.serve import build_deployments
+from cli.app import _register_commands, app
+from flows.deployments import build_deployments
 from schemas.params import NightlyParams
 
 

@@ -7,8 +7,8 @@ import pytest
 
 from schemas.documents import DocumentStatus
 from schemas.params import ExtractParams
-from tasks.discover import discover_documents
-from tasks.extract import decode_text, extract_document
+from tasks.ingest.discover import discover_documents
+from tasks.ingest.extract import decode_text, extract_document
 from tests.documents import pdf_bytes, write_mixed_corpus
 
 

@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 from schemas.corpus import CorpusDiff, CorpusManifest, FailedDocument, ManifestDocument, ModelInfo
 from schemas.documents import SourceDocument
 from schemas.params import ChunkParams, EmbedParams, ExtractParams
-from tasks.plan import BATCH_FAILED, plan_ingest
-from tasks.retry import is_transient
+from tasks.ingest.plan import BATCH_FAILED, plan_ingest
+from tasks.common.retry import is_transient
 
 
 def source(doc_id: str, content: str) -> SourceDocument:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tasks import index
+from tasks.ingest import index
 
 
 def test_a_tagged_table_without_manifests_is_refused_not_dropped(tmp_path):

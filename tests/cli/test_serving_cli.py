@@ -7,7 +7,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from flows.cli import _register_commands, app
+from cli.app import _register_commands, app
 from tests.tasks.serving.test_cache_key import RAG_REQUEST, VECTORS
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from schemas.corpus import CorpusDiff, CorpusManifest, FailedDocument, ManifestDocument
 from schemas.documents import ChunkedDocument, DocumentStatus, SourceDocument
 from schemas.params import ChunkParams, ExtractParams
-from tasks.versions import diff_documents
+from tasks.ingest.versions import diff_documents
 
 
 def pipeline_fingerprint(extract: ExtractParams, chunk: ChunkParams, model_fingerprint: str) -> str:

@@ -13,8 +13,8 @@ Only the standard library is used.
 
 Usage::
 
-    python bench/corpus.py OUT_DIR --docs 1000 [--seed 0]
-    python bench/corpus.py OUT_DIR --mutate 0.1 [--seed 1]
+    python tools/bench_corpus.py OUT_DIR --docs 1000 [--seed 0]
+    python tools/bench_corpus.py OUT_DIR --mutate 0.1 [--seed 1]
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from flows.cli import _register_commands, app
+from cli.app import _register_commands, app
 from tests.documents import write_mixed_corpus
 
 pytestmark = pytest.mark.slow

@@ -37,8 +37,8 @@ from schemas.dataset import (
     StageReport,
 )
 from schemas.params import DatasetParams
-from tasks.clock import StageClock
-from tasks.dataset import redact as redact_lib
+from tasks.common.clock import StageClock
+from tasks.pii import redact as redact_lib
 from tasks.dataset import write as write_lib
 from tasks.dataset.collect import ExampleStore, StageTally
 from tasks.dataset.datacard import render_data_card

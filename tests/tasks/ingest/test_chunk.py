@@ -7,9 +7,9 @@ import pytest
 
 from schemas.documents import DocumentStatus, Element, ExtractedDocument, SourceDocument
 from schemas.params import ChunkParams, EmbedParams
-from tasks.chunk import Sentence, chunk_documents, neighbour_breaks, plan_chunks
-from tasks.embed import load_embedder
-from tasks.models import split_sentences
+from tasks.ingest.chunk import Sentence, chunk_documents, neighbour_breaks, plan_chunks
+from tasks.ingest.embed import load_embedder
+from tasks.common.models import split_sentences
 
 
 def sentence(text: str, tokens: int, section=("S",), title=False) -> Sentence:
@@ -129,7 +129,7 @@ def test_sentence_splitting_accepts_text_beyond_spacys_max_length():
 def test_a_document_that_cannot_be_chunked_fails_alone(embedder):
     """A chunking error in one document of a batch fails that document only, with the error as reason."""
     from schemas.params import EmbedParams
-    from tasks.ingest import chunk_batch
+    from tasks.ingest.prefect_tasks import chunk_batch
 
     good = document([Element(text="Invoices are sent monthly. Refunds take ten days.", element_type="NarrativeText")], "good.md")
     bad = document([Element(text="x", element_type="NarrativeText")], "bad.md")

@@ -17,15 +17,15 @@ from prefect.cache_policies import NO_CACHE
 from schemas.corpus import CorpusManifest, ModelInfo
 from schemas.documents import Chunk, ChunkedDocument, DocumentStatus, ExtractedDocument, SourceDocument
 from schemas.params import ChunkParams, EmbedParams, ExtractParams, IndexParams, IngestParams
-from tasks import index, versions
-from tasks.chunk import chunk_documents
-from tasks.clock import StageClock
-from tasks.discover import discover_documents
-from tasks.embed import describe_model, load_embedder
-from tasks.extract import extract_documents
-from tasks.models import split_sentences
-from tasks.plan import BATCH_FAILED, IngestPlan, RunResult, plan_ingest
-from tasks.retry import retry_on_transient
+from tasks.ingest import index, versions
+from tasks.ingest.chunk import chunk_documents
+from tasks.common.clock import StageClock
+from tasks.ingest.discover import discover_documents
+from tasks.ingest.embed import describe_model, load_embedder
+from tasks.ingest.extract import extract_documents
+from tasks.common.models import split_sentences
+from tasks.ingest.plan import BATCH_FAILED, IngestPlan, RunResult, plan_ingest
+from tasks.common.retry import retry_on_transient
 
 _MODEL_LOCK = threading.Lock()
 _IO_RETRIES = {"retries": 3, "retry_delay_seconds": [1, 5, 15], "retry_condition_fn": retry_on_transient}

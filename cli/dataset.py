@@ -1,5 +1,5 @@
 """The dataset commands of the ``tributary`` CLI: validate, redact, dedupe, build-dataset, forget,
-generate-logs. ``register(app)`` adds them to the shared app; ``python -m flows.dataset_commands``
+generate-logs. ``register(app)`` adds them to the shared app; ``python -m cli.dataset``
 runs them alone (the DVC stage does, so it does not import the other command groups).
 
 With ``--json`` stdout carries only the JSON; progress and logs go to stderr.
@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
-from flows.runner_options import DaskAddressOption, RunnerOption, WorkersOption, runner_params
+from cli.options import DaskAddressOption, RunnerOption, WorkersOption, runner_params
 from schemas.params import DatasetParams, load_params
 
 
@@ -81,7 +81,7 @@ def validate_command(
 
 def _redact_value(value: Any, findings: dict, book) -> tuple[Any, bool]:
     """Redact a string, a list of strings or a list of chat messages; False when the shape is unknown."""
-    from tasks.dataset.redact import redact_text
+    from tasks.pii.redact import redact_text
 
     if isinstance(value, str):
         return redact_text(value, findings.get(value, []), book), True
@@ -122,7 +122,7 @@ def redact_command(
     A line that is not a JSON object is written as ``{"_redact_error": reason, "_line": n}``: its
     text may hold personal data, so it is never copied through.
     """
-    from tasks.dataset.redact import PlaceholderBook, analyze_texts
+    from tasks.pii.redact import PlaceholderBook, analyze_texts
 
     params = _params(params_file).redact
     if entities:
@@ -261,7 +261,7 @@ def generate_logs_command(
     files: Annotated[int, typer.Option(min=1, help="Files (the last gzipped, with a corrupted member).")] = 2,
 ) -> None:
     """Generate realistic synthetic interaction logs (PII, duplicates, refusals, bad lines)."""
-    from tasks.dataset.synthetic_logs import generate_logs, write_logs
+    from tools.synthetic_logs import generate_logs, write_logs
 
     paths = write_logs(generate_logs(lines, seed=seed), out, files=files)
     for path in paths:
@@ -279,7 +279,7 @@ def register(app: typer.Typer) -> None:
 
 
 def standalone_app() -> typer.Typer:
-    """An app with only the dataset commands (for ``python -m flows.dataset_commands``)."""
+    """An app with only the dataset commands (for ``python -m cli.dataset``)."""
     app = typer.Typer(name="tributary", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
     register(app)
     return app

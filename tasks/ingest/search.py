@@ -14,8 +14,8 @@ from lancedb.rerankers import LinearCombinationReranker
 from schemas.corpus import CorpusManifest
 from schemas.params import EmbedParams, IndexParams
 from schemas.search import SearchHit, SearchMode
-from tasks import index, versions
-from tasks.embed import Embedder, load_embedder
+from tasks.ingest import index, versions
+from tasks.ingest.embed import Embedder, load_embedder
 
 DEFAULT_MODE: SearchMode = "fts"
 """Measured best on the labelled set (docs/benchmarks.md); hybrid and vector are a flag away."""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.dataset.synthetic_logs import generate_logs, write_logs
+from tools.synthetic_logs import generate_logs, write_logs
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,7 +22,7 @@ def test_log_json_prints_json_records_with_stage_fields(tmp_path: Path) -> None:
     write_logs(generate_logs(40, seed=4), tmp_path / "logs", files=1)
     env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value()), "HF_HUB_OFFLINE": "1"}
     command = [
-        sys.executable, "-m", "flows.cli", "--log-json", "build-dataset",
+        sys.executable, "-m", "cli.app", "--log-json", "build-dataset",
         "--logs", str(tmp_path / "logs"), "--name", "logs", "--out", str(tmp_path / "out"), "--runner", "threads",
     ]
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)

@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 from pydantic import ValidationError
 
-from flows.ingest_commands import DbOption, JsonOption, TableOption, fail, ingest_params
+from cli.ingest import DbOption, JsonOption, TableOption, fail, ingest_params
 from schemas.params import CacheParams, DatasetParams, ServingParams, load_params
 from tasks.serving.store import CacheStore, RedisCacheStore, SqliteCacheStore
 
@@ -97,7 +97,7 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOption = False,
     ) -> None:
         """Delete the cache entries that depend on documents changed or removed between two versions."""
-        from tasks import versions
+        from tasks.ingest import versions
         from tasks.serving.invalidate import invalidate_corpus, invalidate_model
 
         if (from_version is None) != (to_version is None) or (from_version is None and model is None):
@@ -134,7 +134,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Evaluate a corpus version on the retrieval set; hold CURRENT back when it regresses."""
         from schemas.params import GateParams
-        from tasks import versions
+        from tasks.ingest import versions
         from tasks.serving.gate import run_gate
 
         overrides = {"k": k, "retrieval_set": retrieval_set, "tolerance": tolerance, "warn_only": warn_only}

@@ -8,7 +8,7 @@ import numpy as np
 
 from schemas.corpus import ModelInfo
 from schemas.params import EmbedParams
-from tasks.models import load_embedding_model, local_files_signature, model_fingerprint
+from tasks.common.models import load_embedding_model, local_files_signature, model_fingerprint
 
 
 @dataclass(frozen=True)
