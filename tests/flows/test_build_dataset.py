@@ -242,7 +242,7 @@ def test_dvc_repro_twice_is_a_no_op_and_rebuilds_byte_identical(tmp_path: Path, 
     from prefect.settings import PREFECT_API_URL
 
     repo = tmp_path / "repo"
-    for folder in ("flows", "tasks", "schemas"):
+    for folder in ("cli", "flows", "tasks", "schemas", "tools"):
         shutil.copytree(ROOT / folder, repo / folder, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "params.yaml", repo / "params.yaml")
     params = load_params("dataset", DatasetParams, repo / "params.yaml")
