@@ -49,7 +49,7 @@ def main() -> None:
     parser.add_argument("--distractors", type=int, default=0, help="generated off-topic documents added to the corpus")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    params = load_params("ingest", IngestParams)
+    params = load_params(IngestParams)
     if args.db:
         index = params.index.model_copy(update={"db": args.db})
     else:

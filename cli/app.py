@@ -1,23 +1,22 @@
 """The ``tributary`` command line: each subcommand calls the same flow or task the Prefect
-deployments run. Command groups live beside this file and register themselves here."""
+deployments run. Every group module (``cli/ingest.py``, ``cli/dataset.py``, ``cli/serving.py``,
+``cli/deploy.py``) lists its commands in ``COMMANDS``; ``make_app`` registers them, the one way
+commands are added. ``python -m cli.<group>`` runs one group alone (the DVC stages do, so a stage
+imports only the code its command can run)."""
 
 from __future__ import annotations
 
+import importlib
 import os
+from collections.abc import Callable, Mapping
 
 import typer
 
-app = typer.Typer(
-    name="tributary",
-    help="Data pipelines for LLM applications.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+GROUPS = ("cli.ingest", "cli.dataset", "cli.serving", "cli.deploy")
+"""The command groups of the full ``tributary`` app, in help order."""
 
 
-@app.callback()
-def options(
+def log_format(
     log_json: bool = typer.Option(
         False, "--log-json",
         help="Logs as one JSON object a line on stderr (Prefect's JSON formatter), with each record's fields "
@@ -29,41 +28,30 @@ def options(
         os.environ["PREFECT_LOGGING_HANDLERS_CONSOLE_FORMATTER"] = "json"
 
 
-def _register_commands() -> None:
-    """Attach every command group to the app (one line per group)."""
-    from cli import ingest as ingest_commands
+def make_app(*commands: Mapping[str, Callable[..., None]]) -> typer.Typer:
+    """A ``tributary`` app with the given groups' commands (``COMMANDS`` of each group module)."""
+    app = typer.Typer(
+        name="tributary",
+        help="Data pipelines for LLM applications.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+    app.callback()(log_format)
+    for group in commands:
+        for name, command in group.items():
+            app.command(name)(command)
+    return app
 
-    ingest_commands.register(app)
-    from cli import dataset as dataset_commands
-    dataset_commands.register(app)
-    from cli import serving as serving_commands
-    serving_commands.register(app)
 
-
-@app.command()
-def serve(
-    ingest_cron: str = typer.Option(None, "--ingest-cron", help="Cron schedule for the ingestion deployment, e.g. '0 2 * * *'."),
-    nightly_cron: str = typer.Option(None, "--nightly-cron", help="Cron schedule of the nightly run (default params.yaml nightly.cron: 02:00)."),
-    timezone: str = typer.Option(None, "--timezone", help="IANA timezone of every schedule, e.g. Europe/Berlin (default params.yaml nightly.timezone)."),
-) -> None:
-    """Serve every flow as a Prefect deployment (needs PREFECT_API_URL pointing at a server)."""
-    from prefect import serve as serve_flows
-
-    from flows.deployments import build_deployments
-
-    try:
-        deployments = build_deployments(ingest_cron, timezone, nightly_cron)
-    except ValueError as error:  # pydantic's ValidationError included: name the bad setting only
-        message = error.errors()[0]["msg"] if hasattr(error, "errors") else str(error)
-        typer.echo(f"error: {message}", err=True)
-        raise typer.Exit(2) from None
-    serve_flows(*deployments)
+def full_app() -> typer.Typer:
+    """The ``tributary`` app with every group's commands."""
+    return make_app(*(importlib.import_module(name).COMMANDS for name in GROUPS))
 
 
 def main() -> None:
-    """Console-script entry point."""
-    _register_commands()
-    app()
+    """Console-script entry point: every group."""
+    full_app()()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """The dataset commands of the ``tributary`` CLI: validate, redact, dedupe, build-dataset, forget,
-generate-logs. ``register(app)`` adds them to the shared app; ``python -m cli.dataset``
-runs them alone (the DVC stage does, so it does not import the other command groups).
+generate-logs. ``python -m cli.dataset`` runs them alone (the DVC stage does, so it does not
+import the other command groups).
 
 With ``--json`` stdout carries only the JSON; progress and logs go to stderr.
 """
@@ -16,12 +16,12 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.options import DaskAddressOption, RunnerOption, WorkersOption, runner_params
-from schemas.params import DatasetParams, load_params
+from cli.options import DaskAddressOption, ParamsOption, RunnerOption, WorkersOption, fail, params_or_fail, runner_params
+from schemas.params import DatasetParams
 
 
-def _params(path: Path | None) -> DatasetParams:
-    return load_params("dataset", DatasetParams, path)
+def _params(path: Path | None, overrides: dict[str, Any] | None = None) -> DatasetParams:
+    return params_or_fail(DatasetParams, overrides, path)
 
 
 def _emit(record: Any) -> None:
@@ -52,7 +52,7 @@ def _read_objects(path: Path) -> list[tuple[int, dict | None, str | None]]:
 def validate_command(
     in_file: Annotated[Path, typer.Option("--in", exists=True, dir_okay=False, help="Chat JSONL file.")],
     as_json: Annotated[bool, typer.Option("--json", help="One JSON verdict a line on stdout.")] = False,
-    params_file: Annotated[Path | None, typer.Option("--params", help="params.yaml to read.")] = None,
+    params_file: ParamsOption = None,
 ) -> None:
     """Validate a chat fine-tuning JSONL file: format checks and quality gates, one verdict a line."""
     from tasks.dataset.tokens import count_tokens
@@ -115,7 +115,7 @@ def redact_command(
     out_file: Annotated[Path, typer.Option("--out", dir_okay=False, help="Where to write the redacted JSONL.")],
     field: Annotated[str, typer.Option("--field", help="Field to redact: a string, strings or chat messages.")],
     entities: Annotated[str | None, typer.Option(help="Comma-separated presidio entities (default: params).")] = None,
-    params_file: Annotated[Path | None, typer.Option("--params", help="params.yaml to read.")] = None,
+    params_file: ParamsOption = None,
 ) -> None:
     """Redact PII in one field of any JSONL file, keeping every other field and the line order.
 
@@ -195,7 +195,7 @@ def build_dataset_command(
         bool | None, typer.Option("--push/--no-push", help="Push to the DVC remote (default: params).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
-    params_file: Annotated[Path | None, typer.Option("--params", help="params.yaml to read.")] = None,
+    params_file: ParamsOption = None,
     runner: RunnerOption = None,
     workers: WorkersOption = None,
     dask_address: DaskAddressOption = None,
@@ -204,17 +204,10 @@ def build_dataset_command(
     from flows.build_dataset import build_dataset
 
     task_runner = runner_params(runner, workers, dask_address, params_file)
-    data = _params(params_file).model_dump()
-    if logs is not None:
-        data["logs_dir"] = str(logs)
-    if name is not None:
-        data["name"] = name
-    if push is not None:
-        data["publish"]["push"] = push
-    params = DatasetParams.model_validate(data)
+    overrides = {"logs_dir": str(logs) if logs else None, "name": name, "publish": {"push": push}}
+    params = _params(params_file, overrides)
     if not Path(params.logs_dir).is_dir():
-        typer.echo(f"error: logs folder not found: {params.logs_dir}", err=True)
-        raise typer.Exit(2)
+        fail(f"logs folder not found: {params.logs_dir}")
     with contextlib.redirect_stdout(sys.stderr):
         summary = build_dataset(params=params, out_dir=str(out) if out else None, runner=task_runner)
     if as_json:
@@ -231,7 +224,7 @@ def build_dataset_command(
 def forget_command(
     user_id: Annotated[str, typer.Option("--user-id", help="The user to forget.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as one JSON object.")] = False,
-    params_file: Annotated[Path | None, typer.Option("--params", help="params.yaml to read.")] = None,
+    params_file: ParamsOption = None,
 ) -> None:
     """Put a user on the deny-list (later builds exclude them) and list the versions that contained them."""
     from tasks.dataset.forget import forget_user
@@ -268,22 +261,16 @@ def generate_logs_command(
         typer.echo(str(path))
 
 
-def register(app: typer.Typer) -> None:
-    """Add the dataset commands to the shared ``tributary`` app."""
-    app.command("validate")(validate_command)
-    app.command("redact")(redact_command)
-    app.command("dedupe")(dedupe_command)
-    app.command("build-dataset")(build_dataset_command)
-    app.command("forget")(forget_command)
-    app.command("generate-logs")(generate_logs_command)
-
-
-def standalone_app() -> typer.Typer:
-    """An app with only the dataset commands (for ``python -m cli.dataset``)."""
-    app = typer.Typer(name="tributary", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-    register(app)
-    return app
-
+COMMANDS = {
+    "validate": validate_command,
+    "redact": redact_command,
+    "dedupe": dedupe_command,
+    "build-dataset": build_dataset_command,
+    "forget": forget_command,
+    "generate-logs": generate_logs_command,
+}
 
 if __name__ == "__main__":
-    standalone_app()()
+    from cli.app import make_app
+
+    make_app(COMMANDS)()

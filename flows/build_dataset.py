@@ -13,7 +13,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from schemas.dataset import SPLITS, BuildSummary
-from schemas.params import DatasetParams, RunnerParams, load_params
+from schemas.params import DatasetParams, RunnerParams
 from tasks.dataset import prefect_tasks as stages
 from tasks.dataset import write as write_lib
 from tasks.dataset.collect import ExampleStore, StageTally
@@ -21,10 +21,6 @@ from tasks.dataset.read import describe_source, find_log_files
 from tasks.common.clock import StageClock, log_timings
 from tasks.dataset.version import inside_dvc_stage
 from tasks.common.runners import build_runner, ordered_results, parallelism
-
-DEFAULT_PARAMS = DatasetParams()
-"""The model defaults, equal to params.yaml's ``dataset`` section (a test keeps them equal)."""
-
 
 def summary_markdown(summary: BuildSummary, stage_lines: list[str]) -> str:
     """The run's artifact: the accounting, the splits and a link to the data card."""
@@ -55,9 +51,9 @@ def summary_markdown(summary: BuildSummary, stage_lines: list[str]) -> str:
 
 @flow(name="build-dataset", log_prints=False)
 def build_dataset(
-    params: DatasetParams = DEFAULT_PARAMS,
+    params: DatasetParams = DatasetParams(),
     out_dir: str | None = None,
-    runner: RunnerParams = load_params("runner", RunnerParams),
+    runner: RunnerParams = RunnerParams(),
 ) -> BuildSummary:
     """Build the fine-tuning dataset described by ``params``.
 

@@ -1,4 +1,4 @@
-"""Serve the flows as Prefect deployments, so they can be run from the UI with a form."""
+"""Every flow as a Prefect deployment, so it can be run from the UI with a form."""
 
 from __future__ import annotations
 
@@ -6,47 +6,52 @@ from typing import TYPE_CHECKING
 
 from prefect.schedules import Cron
 
-from schemas.params import NightlyParams, load_nightly_params
+from schemas.params import NightlyParams
 
 if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment
 
 
-def build_deployments(
-    ingest_cron: str | None = None,
-    timezone: str | None = None,
-    nightly_cron: str | None = None,
-    nightly: NightlyParams | None = None,
-) -> list[RunnerDeployment]:
-    """Every flow as a deployment; the nightly one on its cron schedule.
+def build_deployments(nightly: NightlyParams, ingest_cron: str | None = None) -> list[RunnerDeployment]:
+    """Every flow as a deployment whose parameters are the params in effect; the nightly one on its cron.
+
+    The UI's Run > Custom run form is filled with these parameters, so a run started there sees
+    the same values as the CLI and ``dvc repro`` (``load_params`` when ``tributary serve`` started).
 
     Args:
+        nightly: The params in effect (``load_params(NightlyParams)``): every stage, the schedule.
         ingest_cron: Optional cron schedule for the ingestion deployment (e.g. ``"0 2 * * *"``).
-        timezone: IANA timezone of every schedule; default ``params.yaml``'s ``nightly.timezone``.
-        nightly_cron: The nightly schedule; default ``params.yaml``'s ``nightly.cron`` (02:00).
-        nightly: The nightly params; default ``params.yaml``'s ``nightly`` section.
 
     Returns:
         The deployments, in the order the UI lists them.
 
     Raises:
-        ValueError: for an unknown timezone or a malformed cron expression.
+        ValueError: for a malformed ingest cron expression.
     """
     from flows.build_dataset import build_dataset
     from flows.ingest import ingest_flow
-    from flows.nightly import nightly as nightly_flow
     from flows.ingest_and_gate import ingest_and_gate
+    from flows.nightly import nightly as nightly_flow
 
-    nightly = nightly or load_nightly_params()
-    overrides = {k: v for k, v in {"timezone": timezone, "cron": nightly_cron}.items() if v is not None}
-    nightly = NightlyParams.model_validate({**nightly.model_dump(), **overrides})  # validates both
+    runner = nightly.runner.model_dump(mode="json")
+    ingest = nightly.ingest.model_dump(mode="json")
     schedule = {"schedules": [Cron(ingest_cron, timezone=nightly.timezone)]} if ingest_cron else {}
     return [
-        ingest_flow.to_deployment(name="ingest", description="Index a folder of documents and publish a corpus version.", **schedule),
-        ingest_and_gate.to_deployment(name="ingest-and-gate", description="Ingest, then promote the version only if retrieval does not regress."),
-        build_dataset.to_deployment(name="build-dataset", description="Build a fine-tuning dataset from interaction logs."),
+        ingest_flow.to_deployment(
+            name="ingest", description="Index a folder of documents and publish a corpus version.",
+            parameters={"params": ingest, "runner": runner}, **schedule,
+        ),
+        ingest_and_gate.to_deployment(
+            name="ingest-and-gate", description="Ingest, then promote the version only if retrieval does not regress.",
+            parameters={"ingest": ingest, "gate": nightly.serving.gate.model_dump(mode="json"), "runner": runner},
+        ),
+        build_dataset.to_deployment(
+            name="build-dataset", description="Build a fine-tuning dataset from interaction logs.",
+            parameters={"params": nightly.dataset.model_dump(mode="json"), "runner": runner},
+        ),
         nightly_flow.to_deployment(
             name="nightly", description="Ingest and gate, invalidate the cache, build the dataset and the regression sets.",
+            parameters={"params": nightly.model_dump(mode="json")},
             schedules=[Cron(nightly.cron, timezone=nightly.timezone)],
         ),
     ]

@@ -8,7 +8,7 @@ from prefect.artifacts import create_markdown_artifact
 from tqdm import tqdm
 
 from schemas.corpus import IngestReport
-from schemas.params import IngestParams, RunnerParams, load_params
+from schemas.params import IngestParams, RunnerParams
 from tasks.ingest import prefect_tasks as steps
 from tasks.common.clock import StageClock, log_timings
 from tasks.ingest.plan import pipeline_fingerprint, settle_batch, settle_run
@@ -19,10 +19,13 @@ from tasks.ingest.versions import manifest_root, next_version_name
 
 @flow(name="ingest", description="Index a folder of documents in LanceDB and publish a corpus version.")
 def ingest_flow(
-    params: IngestParams = load_params("ingest", IngestParams),
-    runner: RunnerParams = load_params("runner", RunnerParams),
+    params: IngestParams = IngestParams(),
+    runner: RunnerParams = RunnerParams(),
 ) -> IngestReport:
     """Ingest ``params.source_dir`` incrementally and publish a corpus version when anything changed.
+
+    Callers load the params with ``load_params`` (the CLI, ``tributary serve``'s deployments, the
+    DVC stage through the CLI); the signature's defaults are the models' own, which the UI's form shows.
 
     Args:
         params: The ``ingest`` params (source folder, extraction, chunking, embedding, index).

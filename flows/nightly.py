@@ -12,92 +12,20 @@ Failed, with the report attached, when any branch failed.
 
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from prefect import Task, flow, get_run_logger, task
+from prefect import Task, flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
-from prefect.cache_policies import NO_CACHE
 from prefect.states import Failed, State
-from pydantic import BaseModel, ConfigDict
 
 from flows.build_dataset import build_dataset
 from flows.ingest import ingest_flow
-from flows.ingest_and_gate import gate_version
-from cli.serving import open_store
 from schemas.cache import InvalidationReport
-from schemas.params import NightlyParams, RedactParams, RunnerParams, ServingParams, load_nightly_params
-from tasks.ingest import versions
+from schemas.nightly import BranchOutcome, NightlyReport
+from schemas.params import NightlyParams, RunnerParams
 from tasks.common.runners import build_runner
-from tasks.serving.invalidate import invalidate_corpus
-from tasks.serving.regression import build_regression_set, write_regression_set
-from tasks.serving.warm import read_logs
-
-BranchStatus = Literal["completed", "failed", "skipped"]
-
-
-class BranchOutcome(BaseModel):
-    """One branch of the nightly run: its status, what it counted, how long it took."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str
-    status: BranchStatus
-    seconds: float = 0.0
-    items: int = 0
-    counts: dict[str, int | float | str | None] = {}
-    reason: str | None = None
-
-    @property
-    def items_per_second(self) -> float:
-        """Throughput of the branch (0 when it did not run)."""
-        return self.items / self.seconds if self.seconds > 0 else 0.0
-
-
-class NightlyReport(BaseModel):
-    """Every branch's outcome, in run order."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    branches: list[BranchOutcome]
-
-    def branch(self, name: str) -> BranchOutcome:
-        """The outcome of the branch called ``name``."""
-        return next(outcome for outcome in self.branches if outcome.name == name)
-
-    @property
-    def failed(self) -> list[BranchOutcome]:
-        """The branches that failed."""
-        return [outcome for outcome in self.branches if outcome.status == "failed"]
-
-
-@task(name="invalidate-cache", cache_policy=NO_CACHE)
-def invalidate_cache(serving: ServingParams, root: Path, from_version: str, to_version: str) -> InvalidationReport:
-    """Delete the cache entries citing documents changed or removed between two corpus versions."""
-    store = open_store(serving.cache)
-    try:
-        return invalidate_corpus(store, root, from_version, to_version)
-    finally:
-        if hasattr(store, "close"):
-            store.close()
-
-
-@task(name="build-regression-sets", cache_policy=NO_CACHE, persist_result=False)
-def build_regression_sets(serving: ServingParams, redact: RedactParams) -> dict[str, int]:
-    """Rebuild the regression sets from the logs (what ``tributary build-regression`` does).
-
-    Raises:
-        FileNotFoundError: when the logs folder does not exist.
-    """
-    folder = Path(serving.logs_dir)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"logs folder not found: {folder}")
-    cases, retrieval, counts, strata = build_regression_set(list(read_logs(folder)), serving, redact)
-    out = Path(serving.regression.out_root) / serving.regression.name
-    manifest = write_regression_set(out, cases, retrieval, counts, strata, serving, datetime.now(timezone.utc))
-    return dict(manifest.counts)
-
+from tasks.ingest import versions
+from tasks.serving.prefect_tasks import build_regression_sets, invalidate_cache, retrieval_gate
 
 def submit_to_runner(runner: RunnerParams, heavy: Task, parameters: dict[str, Any]) -> State:
     """Run one task on the configured task runner and wait for its final state."""
@@ -182,7 +110,7 @@ def corpus_branches(params: NightlyParams) -> list[BranchOutcome]:
         reason = "ingest failed" if report is None else "nothing new was published"
         return [ingest, skipped("retrieval-gate", reason), skipped("invalidate-cache", reason)]
     gate, verdict = run_branch(
-        "retrieval-gate", lambda: gate_version(held.index, params.serving.gate, report.version, return_state=True), measure_gate
+        "retrieval-gate", lambda: retrieval_gate(held.index, params.serving.gate, report.version, return_state=True), measure_gate
     )
     if verdict is None or verdict.action != "promoted" or previous is None:
         reason = "gate failed" if verdict is None else ("no previous CURRENT" if previous is None else f"gate: {verdict.action}")
@@ -196,7 +124,7 @@ def corpus_branches(params: NightlyParams) -> list[BranchOutcome]:
 
 
 @flow(name="nightly", description="Ingest and gate the corpus, invalidate the cache, build the dataset and the regression sets.")
-def nightly(params: NightlyParams = load_nightly_params()) -> NightlyReport:
+def nightly(params: NightlyParams = NightlyParams()) -> NightlyReport:
     """Run every branch, report each one, and fail the run (keeping the report) if any branch failed.
 
     Args:
@@ -210,7 +138,7 @@ def nightly(params: NightlyParams = load_nightly_params()) -> NightlyReport:
     dataset, _ = run_branch(
         "build-dataset", lambda: build_dataset(params.dataset, runner=params.runner, return_state=True), measure_dataset
     )
-    heavy = {"serving": params.serving, "redact": params.dataset.redact}
+    heavy = {"logs_dir": params.dataset.logs_dir, "serving": params.serving, "redact": params.dataset.redact}
     regression, _ = run_branch(
         "regression-sets", lambda: submit_to_runner(params.runner, build_regression_sets, heavy), measure_regression
     )

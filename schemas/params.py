@@ -1,23 +1,25 @@
-"""Params models for every stage, loaded from the one ``params.yaml`` (keyed by stage).
+"""Params models for every stage, and the one function that loads them.
 
-The flows take these models as parameters (the Prefect UI renders them as forms), the CLI and
-the DVC stages load them from ``params.yaml``. Defaults live in ``params.yaml``; the field
-defaults below mirror it so that a model built in code without the file is still valid, and a
-test keeps the two equal.
+The defaults live here, in the models' fields, and nowhere else. ``params.yaml`` (keyed by
+stage, as DVC expects) holds only what this repository sets differently or what ``dvc.yaml``
+names (its paths); ``load_params`` lays it over the defaults, at run time, for every flow, CLI
+command and DVC stage alike. ``tributary params`` prints the values in effect.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-PARAMS_FILE = Path("params.yaml")
-"""Where ``params.yaml`` is looked up: the working directory, as DVC does."""
+PARAMS_ENV = "TRIBUTARY_PARAMS"
+"""Environment variable naming the params file; default ``params.yaml`` in the working directory (as DVC)."""
 
 
 class StageParams(BaseModel):
@@ -103,6 +105,8 @@ class IndexParams(StageParams):
 class IngestParams(StageParams):
     """Everything the ingestion flow needs."""
 
+    section: ClassVar[str] = "ingest"
+
     source_dir: str = Field("data/sample/docs", description="Folder of documents to ingest.")
     version_name: str | None = Field(
         None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
@@ -112,28 +116,6 @@ class IngestParams(StageParams):
     chunk: ChunkParams = Field(default_factory=ChunkParams)
     embed: EmbedParams = Field(default_factory=EmbedParams)
     index: IndexParams = Field(default_factory=IndexParams)
-
-
-M = TypeVar("M", bound=BaseModel)
-
-
-def load_params(stage: str, model: type[M], path: Path | str | None = None) -> M:
-    """Load one stage's section of ``params.yaml`` into its params model.
-
-    Args:
-        stage: The top-level key in ``params.yaml`` (``ingest``, ``dataset``, ...).
-        model: The pydantic model the section is validated into.
-        path: The params file; defaults to ``params.yaml`` in the working directory. A missing
-            file gives the model's defaults.
-
-    Returns:
-        The validated params.
-    """
-    file = Path(path) if path is not None else PARAMS_FILE
-    if not file.exists():
-        return model()
-    document = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-    return model.model_validate(document.get(stage) or {})
 
 
 # --- Fine-tuning dataset stage (``dataset`` in params.yaml) ------------------------------------
@@ -236,6 +218,8 @@ class PublishParams(StageParams):
 class DatasetParams(StageParams):
     """Everything the fine-tuning dataset flow needs."""
 
+    section: ClassVar[str] = "dataset"
+
     logs_dir: str = Field("data/sample/logs", description="Folder of JSONL logs (.jsonl or .jsonl.gz).")
     name: str = Field("sample", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", description="Dataset name.")
     out_root: str = Field("data/datasets", description="Datasets are written to OUT_ROOT/NAME/.")
@@ -291,9 +275,9 @@ class RegressionParams(StageParams):
 
 
 class ServingParams(StageParams):
-    """Everything the serving feeds need (PII redaction reuses the ``dataset.redact`` section)."""
+    """Everything the serving feeds need (they read ``dataset.logs_dir`` and redact with ``dataset.redact``)."""
 
-    logs_dir: str = Field("data/sample/logs", description="Logs the cache warm set is built from.")
+    section: ClassVar[str] = "serving"
     prompts_dir: str = Field("data/prompts", description="Prompt-template registry folder.")
     cache: CacheParams = Field(default_factory=CacheParams)
     gate: GateParams = Field(default_factory=GateParams)
@@ -305,6 +289,8 @@ class ServingParams(StageParams):
 
 class RunnerParams(StageParams):
     """Where a flow's heavy tasks run: one of Prefect's task runners. Outputs never depend on it."""
+
+    section: ClassVar[str] = "runner"
 
     kind: Literal["auto", "threads", "processes", "dask"] = Field(
         "auto",
@@ -321,15 +307,20 @@ class RunnerParams(StageParams):
 
 
 class NightlyParams(StageParams):
-    """The nightly run: every stage's params, its schedule, and where its heavy tasks run.
+    """The nightly run: its schedule, and every stage's params.
 
-    The stage sections default to ``params.yaml``'s own ``ingest``, ``dataset`` and ``serving``
-    sections (see ``load_nightly_params``), so the nightly run and the single-stage runs share
-    one source of defaults.
+    ``load_params(NightlyParams)`` fills the stage fields from ``params.yaml``'s own ``ingest``,
+    ``dataset``, ``serving`` and ``runner`` sections and the schedule from ``nightly``, so the
+    nightly run and the single-stage runs share one source.
     """
 
+    section: ClassVar[str] = "nightly"
     cron: str = Field("0 2 * * *", description="Cron schedule of the nightly deployment (default 02:00).")
     timezone: str = Field("UTC", description="IANA timezone of the cron schedule, e.g. 'Europe/Berlin'.")
+    runner: RunnerParams = Field(default_factory=RunnerParams, description="Where every branch's heavy tasks run.")
+    ingest: IngestParams = Field(default_factory=IngestParams)
+    dataset: DatasetParams = Field(default_factory=DatasetParams)
+    serving: ServingParams = Field(default_factory=ServingParams)
 
     @model_validator(mode="after")
     def _valid_schedule(self) -> NightlyParams:
@@ -342,22 +333,78 @@ class NightlyParams(StageParams):
         except ValidationError as error:
             raise ValueError("; ".join(e["msg"].removeprefix("Value error, ") for e in error.errors())) from None
         return self
-    runner: RunnerParams = Field(default_factory=RunnerParams, description="Where every branch's heavy tasks run.")
-    ingest: IngestParams = Field(default_factory=IngestParams)
-    dataset: DatasetParams = Field(default_factory=DatasetParams)
-    serving: ServingParams = Field(default_factory=ServingParams)
 
 
-def load_nightly_params(path: Path | str | None = None) -> NightlyParams:
-    """Load ``params.yaml``'s ``nightly`` section; missing stage sections come from their own sections.
+# --- Loading ------------------------------------------------------------------------------------
+
+M = TypeVar("M", bound=StageParams)
+STAGE_SECTIONS = ("ingest", "dataset", "serving", "runner")
+"""The sections a nightly run composes (``nightly`` itself holds only the schedule)."""
+
+
+def params_file(path: Path | str | None = None) -> Path:
+    """The params file in use: ``path``, else ``$TRIBUTARY_PARAMS``, else ``./params.yaml``."""
+    return Path(path or os.environ.get(PARAMS_ENV) or "params.yaml")
+
+
+def read_params_document(path: Path | str | None = None) -> dict[str, Any]:
+    """The params file as a mapping (empty when the file does not exist: every default applies).
+
+    Raises:
+        ValueError: when the file is not a YAML mapping.
+    """
+    file = params_file(path)
+    if not file.exists():
+        return {}
+    document = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+    if not isinstance(document, dict):
+        raise ValueError(f"{file}: expected a mapping of stage sections, got {type(document).__name__}")
+    return document
+
+
+def merge_overrides(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``overrides`` laid over it, nested mappings merged key by key.
+
+    An override of ``None`` keeps the base value (a command-line option left out); a model given
+    as an override counts as its fields.
+    """
+    merged = dict(base)
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if isinstance(value, BaseModel):
+            value = value.model_dump()
+        if isinstance(value, Mapping):
+            value = merge_overrides(merged.get(key) if isinstance(merged.get(key), Mapping) else {}, value)
+        merged[key] = value
+    return merged
+
+
+def load_params(model: type[M], overrides: Mapping[str, Any] | None = None, path: Path | str | None = None) -> M:
+    """The params in effect for one stage: the model's defaults, ``params.yaml``, then ``overrides``.
+
+    Every flow, CLI command and DVC stage loads its params through this function, at run time.
 
     Args:
-        path: The params file; defaults to ``params.yaml`` in the working directory.
+        model: A top-level params model (``IngestParams``, ``DatasetParams``, ``ServingParams``,
+            ``RunnerParams`` or ``NightlyParams``); its ``section`` names the key in the file.
+        overrides: Values laid over the file's (nested mappings merge; ``None`` keeps the file's).
+        path: The params file; default ``$TRIBUTARY_PARAMS`` or ``params.yaml`` in the working directory.
 
     Returns:
-        The validated nightly params.
+        The validated params.
+
+    Raises:
+        pydantic.ValidationError: for an unknown key or a bad value, naming it.
     """
-    file = Path(path) if path is not None else PARAMS_FILE
-    document = (yaml.safe_load(file.read_text(encoding="utf-8")) or {}) if file.exists() else {}
-    stages = {stage: document[stage] for stage in ("ingest", "dataset", "serving", "runner") if document.get(stage)}
-    return NightlyParams.model_validate({**stages, **(document.get("nightly") or {})})
+    document = read_params_document(path)
+    if model is NightlyParams:
+        data = {name: document[name] for name in STAGE_SECTIONS if document.get(name)} | (document.get("nightly") or {})
+    else:
+        data = document.get(model.section) or {}
+    return model.model_validate(merge_overrides(data, overrides or {}))
+
+
+def apply_overrides(params: M, overrides: Mapping[str, Any]) -> M:
+    """``params`` with ``overrides`` laid over them (``None`` keeps a value), validated again."""
+    return type(params).model_validate(merge_overrides(params.model_dump(), overrides))

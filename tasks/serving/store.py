@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Protocol
 
 from schemas.cache import CacheEntry
+from schemas.params import CacheParams
 
 DEP_PREFIX = "tributary:dep:"
 MODEL_PREFIX = "tributary:model:"
@@ -186,3 +187,8 @@ class RedisCacheStore:
         doomed = [key for key, raw in zip(members, raws)
                   if raw is None or CacheEntry.model_validate_json(raw).model_version != keep_version]
         return self._delete_entries(doomed, [name])
+
+
+def open_store(cache: CacheParams) -> CacheStore:
+    """The cache backend ``cache`` configures (``serving.cache`` in params)."""
+    return RedisCacheStore.from_url(cache.redis_url) if cache.backend == "redis" else SqliteCacheStore(cache.path)

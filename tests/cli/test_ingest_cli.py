@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cli.app import _register_commands, app
+from cli.app import full_app
 from tests.documents import write_mixed_corpus
+
+app = full_app()
 
 pytestmark = pytest.mark.slow
 TRIBUTARY = str(Path(sys.executable).with_name("tributary"))
@@ -62,7 +64,6 @@ def test_batch_search_prints_one_result_line_per_query(ingested):
 
 @pytest.fixture(scope="module")
 def cli():
-    _register_commands()
     return CliRunner()
 
 

@@ -7,13 +7,14 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from cli.app import _register_commands, app
+from cli.app import full_app
 from tests.tasks.serving.test_cache_key import RAG_REQUEST, VECTORS
+
+app = full_app()
 
 
 @pytest.fixture(scope="module")
 def runner() -> CliRunner:
-    _register_commands()
     return CliRunner()
 
 

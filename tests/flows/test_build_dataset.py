@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-import typer
 import yaml
 from datasketch import MinHash
 from typer.testing import CliRunner
 
 from flows.build_dataset import build_dataset
-from cli.dataset import register
+from cli.app import make_app
+from cli.dataset import COMMANDS
 from schemas.dataset import SPLITS, DatasetManifest
 from schemas.params import DatasetParams, RunnerParams, load_params
 from tasks.dataset.dedupe import shingles
@@ -174,8 +174,7 @@ def test_forget_a_user(built, workspace: Path, tmp_path: Path) -> None:
     user = next(logs[r["request_id"]]["user_id"] for r in lineage if logs.get(r["request_id"], {}).get("user_id"))
     params_file = tmp_path / "params.yaml"
     params_file.write_text(yaml.safe_dump({"dataset": params.model_dump(mode="json")}))
-    app = typer.Typer()
-    register(app)
+    app = make_app(COMMANDS)
     result = CliRunner().invoke(app, ["forget", "--user-id", user, "--json", "--params", str(params_file)])
     assert result.exit_code == 0, result.output
     outcome = json.loads(result.stdout)
@@ -192,8 +191,7 @@ def test_forget_a_user(built, workspace: Path, tmp_path: Path) -> None:
 def test_build_dataset_command_prints_only_json(workspace: Path, tmp_path: Path) -> None:
     params_file = tmp_path / "params.yaml"
     params_file.write_text(yaml.safe_dump({"dataset": _params(workspace).model_dump(mode="json")}))
-    app = typer.Typer()
-    register(app)
+    app = make_app(COMMANDS)
     out = tmp_path / "custom-out"
     result = CliRunner().invoke(
         app,
@@ -245,7 +243,7 @@ def test_dvc_repro_twice_is_a_no_op_and_rebuilds_byte_identical(tmp_path: Path, 
     for folder in ("cli", "flows", "tasks", "schemas", "tools"):
         shutil.copytree(ROOT / folder, repo / folder, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "params.yaml", repo / "params.yaml")
-    params = load_params("dataset", DatasetParams, repo / "params.yaml")
+    params = load_params(DatasetParams, path=repo / "params.yaml")
     write_logs(generate_logs(120, seed=3), repo / params.logs_dir, files=2)
     (repo / params.forget.deny_list).parent.mkdir(parents=True, exist_ok=True)
     (repo / params.forget.deny_list).write_text("")

@@ -17,7 +17,8 @@ from prefect import flow
 
 from flows.build_dataset import build_dataset
 from flows.ingest import ingest_flow
-from flows.nightly import build_regression_sets, submit_to_runner
+from flows.nightly import submit_to_runner
+from tasks.serving.prefect_tasks import build_regression_sets
 from schemas.params import DatasetParams, IndexParams, IngestParams, NightlyParams, RunnerParams, ServingParams
 from tasks.dataset import prefect_tasks as stages
 from tools.synthetic_logs import SyntheticCorpus, write_logs
@@ -46,9 +47,10 @@ def logs(tmp_path_factory, corpus: SyntheticCorpus) -> Path:
 
 
 @flow
-def regression_sets_on_runner(serving: ServingParams, runner: RunnerParams) -> dict[str, int]:
+def regression_sets_on_runner(logs_dir: str, serving: ServingParams, runner: RunnerParams) -> dict[str, int]:
     """The nightly run's regression-set branch alone, on the given runner."""
-    state = submit_to_runner(runner, build_regression_sets, {"serving": serving, "redact": NightlyParams().dataset.redact})
+    heavy = {"logs_dir": logs_dir, "serving": serving, "redact": NightlyParams().dataset.redact}
+    state = submit_to_runner(runner, build_regression_sets, heavy)
     return state.result()
 
 
@@ -101,10 +103,10 @@ def test_regression_sets_on_dask_are_the_same(tmp_path: Path, logs: Path, cluste
     out = {}
     for name, runner in (("threads", RunnerParams(kind="threads")), ("dask", RunnerParams(kind="dask", dask_address=cluster.scheduler_address))):
         serving = ServingParams.model_validate(
-            {"logs_dir": str(logs), "regression": {"name": "set", "out_root": str(tmp_path / name)}}
+            {"regression": {"name": "set", "out_root": str(tmp_path / name)}}
         )
         before = executed_on(cluster)
-        counts = regression_sets_on_runner(serving, runner)
+        counts = regression_sets_on_runner(str(logs), serving, runner)
         assert counts["total"] > 50 and counts["kept"] > 0
         if name == "dask":
             assert executed_on(cluster) == before + 1

@@ -10,7 +10,7 @@ import pytest
 
 from flows.nightly import NightlyReport, nightly, summary_markdown
 from schemas.cache import CacheEntry
-from schemas.params import NightlyParams, load_nightly_params
+from schemas.params import NightlyParams, load_params
 from tasks.ingest import versions
 from tools.synthetic_logs import generate_logs, write_logs
 from tasks.serving.store import SqliteCacheStore
@@ -25,17 +25,16 @@ QUERIES = [
 ]
 
 
-def nightly_params(root: Path, serving_logs: Path) -> NightlyParams:
+def nightly_params(root: Path, regression_root: Path) -> NightlyParams:
     """Every path of the nightly run inside ``root``; tiny sizes."""
     return NightlyParams.model_validate({
         "ingest": {"source_dir": str(root / "docs"), "index": {"db": str(root / "lancedb"), "docs_per_batch": 8}},
         "dataset": {"logs_dir": str(root / "logs"), "name": "nightly", "out_root": str(root / "datasets"),
                     "forget": {"deny_list": str(root / "deny_list.txt")}},
-        "serving": {"logs_dir": str(serving_logs),
-                    "cache": {"path": str(root / "cache.sqlite3")},
+        "serving": {"cache": {"path": str(root / "cache.sqlite3")},
                     "gate": {"retrieval_set": str(root / "retrieval.jsonl"), "k": 1, "bootstrap_samples": 100,
                              "report_dir": str(root / "reports")},
-                    "regression": {"name": "nightly", "out_root": str(root / "regression")}},
+                    "regression": {"name": "nightly", "out_root": str(regression_root)}},
     })
 
 
@@ -53,17 +52,14 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def failed_run(workspace: Path):
-    """First night: the regression sets' logs folder does not exist; everything else is fine."""
-    return nightly(nightly_params(workspace, workspace / "no-such-logs"), return_state=True)
-
-
-def test_params_yaml_nightly_section_equals_model_defaults():
-    assert load_nightly_params(ROOT / "params.yaml") == NightlyParams()
+    """First night: the regression sets cannot be written (their folder is a file); everything else is fine."""
+    (workspace / "blocked").write_text("not a folder")
+    return nightly(nightly_params(workspace, workspace / "blocked"), return_state=True)
 
 
 def test_a_failing_branch_fails_the_run_but_keeps_every_other_result(failed_run, workspace):
     assert failed_run.is_failed()
-    assert "regression-sets" in failed_run.message and "no-such-logs" in failed_run.message
+    assert "regression-sets" in failed_run.message and "blocked" in failed_run.message
     report = failed_run.result(raise_on_failure=False)
     assert isinstance(report, NightlyReport)
     assert [o.name for o in report.branches] == ["ingest", "retrieval-gate", "invalidate-cache", "build-dataset", "regression-sets"]
@@ -71,7 +67,7 @@ def test_a_failing_branch_fails_the_run_but_keeps_every_other_result(failed_run,
         "ingest": "completed", "retrieval-gate": "completed", "invalidate-cache": "skipped",
         "build-dataset": "completed", "regression-sets": "failed",
     }
-    assert "logs folder not found" in report.branch("regression-sets").reason
+    assert "blocked" in report.branch("regression-sets").reason
     assert report.branch("invalidate-cache").reason == "no previous CURRENT"
     ingest = report.branch("ingest")
     assert ingest.counts["version"] == "v1" and ingest.items == 3 and ingest.seconds > 0
@@ -80,7 +76,7 @@ def test_a_failing_branch_fails_the_run_but_keeps_every_other_result(failed_run,
     dataset = report.branch("build-dataset")
     assert dataset.items == 60 and dataset.counts["written"] > 0 and dataset.items_per_second > 0
     assert (workspace / "datasets" / "nightly" / "train.jsonl").exists()
-    assert not (workspace / "regression").exists()
+    assert (workspace / "blocked").read_text() == "not a folder"
 
 
 def test_the_summary_artifact_lists_every_branch(failed_run):
@@ -104,7 +100,7 @@ def test_next_night_invalidates_what_the_promoted_version_changed(failed_run, wo
     billing = workspace / "docs" / "billing.md"
     billing.write_text(markdown("billing") + "\nInvoices can also be sent to a second email address.\n", encoding="utf-8")
 
-    report = nightly(nightly_params(workspace, workspace / "logs"))
+    report = nightly(nightly_params(workspace, workspace / "regression"))
 
     assert {o.status for o in report.branches} == {"completed"}
     assert report.branch("ingest").counts["changed"] == 1
@@ -124,14 +120,15 @@ def test_serve_registers_every_flow_with_the_nightly_one_on_its_schedule():
     """Regression: `tributary serve --ingest-cron` passed timezone= to to_deployment, which Prefect 3.9 rejects."""
     from flows.deployments import build_deployments
 
-    deployments = build_deployments(nightly=NightlyParams(cron="30 3 * * *", timezone="Europe/Berlin"))
+    deployments = build_deployments(NightlyParams(cron="30 3 * * *", timezone="Europe/Berlin"))
     assert [d.name for d in deployments] == ["ingest", "ingest-and-gate", "build-dataset", "nightly"]
     assert [d.schedules for d in deployments[:3]] == [[], [], []]
-    (ingest_schedule,) = build_deployments("0 4 * * 1", "Asia/Tokyo")[0].schedules
+    (ingest_schedule,) = build_deployments(NightlyParams(timezone="Asia/Tokyo"), "0 4 * * 1")[0].schedules
     assert (ingest_schedule.schedule.cron, ingest_schedule.schedule.timezone) == ("0 4 * * 1", "Asia/Tokyo")
     (schedule,) = deployments[3].schedules
     assert (schedule.schedule.cron, schedule.schedule.timezone) == ("30 3 * * *", "Europe/Berlin")
     form = deployments[3]._parameter_openapi_schema.model_dump()
     assert "params" in form["properties"] and "NightlyParams" in json.dumps(form)
-    default = build_deployments()[3].schedules[0].schedule
+    assert deployments[0].parameters["params"]["source_dir"] == NightlyParams().ingest.source_dir
+    default = build_deployments(load_params(NightlyParams, path=ROOT / "params.yaml"))[3].schedules[0].schedule
     assert (default.cron, default.timezone) == ("0 2 * * *", "UTC")

@@ -9,12 +9,14 @@ import pytest
 
 from typer.testing import CliRunner
 
-from cli.app import _register_commands, app
+from cli.app import full_app
 from flows.ingest import ingest_flow
 from schemas.params import GateParams, IndexParams, IngestParams
 from tasks.ingest import versions
 from tasks.serving.gate import run_gate
 from tests.documents import markdown
+
+app = full_app()
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 
@@ -83,7 +85,6 @@ def test_gate_keeps_current_on_the_good_version(tmp_path, monkeypatch):
     assert warned.action == "warned" and versions.read_pointer(root, versions.CURRENT) == "v1"
 
     monkeypatch.chdir(tmp_path)  # the CLI reads params.yaml and writes reports relative to the working directory
-    _register_commands()
     args = ["eval-retrieval", "--version", "v2", "--against", "v1", "--set", str(retrieval_set), "--k", "1",
             "--db", index.db, "--warn-only", "--json"]
     result = CliRunner().invoke(app, args)

@@ -53,7 +53,7 @@ def prefect_ui(tmp_path):
     served = None
     try:
         wait_for(lambda: _healthy(api), 120, "the Prefect server")
-        served = subprocess.Popen([sys.executable, "-c", "from flows.ingest import ingest_flow; ingest_flow.serve(name='ingest')"],
+        served = subprocess.Popen([sys.executable, "-m", "cli.app", "serve"],
                                   cwd=REPO, env=env, stdout=logs[1], stderr=subprocess.STDOUT)
         deployment = wait_for(lambda: _deployment_id(api), 120, "the ingest deployment")
         yield f"http://127.0.0.1:{port}", api, deployment

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-import typer
 from datasketch import MinHash
 from typer.testing import CliRunner
 
-from cli.dataset import register
+from cli.app import make_app
+from cli.dataset import COMMANDS
 from schemas.dataset import ChatExample, ChatMessage, Lineage, StageReport
 from schemas.params import DatasetParams
 from tasks.dataset.dedupe import deduplicate, minhash_signatures, shingle_hashes, shingles
@@ -103,8 +103,7 @@ def test_dedupe_command_writes_kept_lines_and_clusters(tmp_path: Path) -> None:
     src = tmp_path / "in.jsonl"
     rows = [{"t": BASE}, {"t": OTHER}, {"t": BASE.replace("tomorrow", "today")}, {"t": BASE}]
     src.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    app = typer.Typer()
-    register(app)
+    app = make_app(COMMANDS)
     args = [
         "dedupe",
         "--in",

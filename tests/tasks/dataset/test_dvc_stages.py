@@ -37,7 +37,7 @@ DVC = [sys.executable, "-m", "dvc"]
 
 def test_dvc_yaml_plots_are_rendered_from_params() -> None:
     document = yaml.safe_load((ROOT / "dvc.yaml").read_text())
-    assert document["plots"] == dvc_plots(load_params("dataset", DatasetParams, ROOT / "params.yaml"))
+    assert document["plots"] == dvc_plots(load_params(DatasetParams, path=ROOT / "params.yaml"))
 
 
 def test_plot_rows_keep_numbers_in_numeric_order() -> None:
@@ -72,7 +72,7 @@ def dvc_repo(tmp_path_factory: pytest.TempPathFactory, prefect_harness, corpus: 
             shutil.copytree(source, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy(source, repo / name)
-    logs_dir = repo / load_params("dataset", DatasetParams, repo / "params.yaml").logs_dir
+    logs_dir = repo / load_params(DatasetParams, path=repo / "params.yaml").logs_dir
     shutil.rmtree(logs_dir)
     write_logs(corpus, logs_dir, files=2)
     env = {
@@ -97,7 +97,7 @@ def dvc_repo(tmp_path_factory: pytest.TempPathFactory, prefect_harness, corpus: 
 
 
 def _dataset_dir(repo: Path) -> Path:
-    params = load_params("dataset", DatasetParams, repo / "params.yaml")
+    params = load_params(DatasetParams, path=repo / "params.yaml")
     return repo / params.out_root / params.name
 
 

@@ -26,11 +26,7 @@ def test_forget_stores_a_hash_and_lists_versions(tmp_path: Path) -> None:
     assert not forget_user("user-7", deny, root, "salt").added
 
 
-def test_params_yaml_matches_the_model_defaults() -> None:
-    assert load_params("dataset", DatasetParams, ROOT / "params.yaml") == DatasetParams()
-
-
 def test_dvc_yaml_stage_is_rendered_from_params() -> None:
     document = yaml.safe_load((ROOT / "dvc.yaml").read_text())
-    params = load_params("dataset", DatasetParams, ROOT / "params.yaml")
+    params = load_params(DatasetParams, path=ROOT / "params.yaml")
     assert document["stages"][STAGE] == dvc_stage(params, code_deps(ROOT))

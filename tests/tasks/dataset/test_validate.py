@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import typer
 from typer.testing import CliRunner
 
-from cli.dataset import register
+from cli.app import make_app
+from cli.dataset import COMMANDS
 from schemas.params import ValidateParams
 from tasks.dataset.tokens import count_tokens
 from tasks.dataset.validate import validate_example
@@ -89,8 +89,7 @@ def test_validate_command_prints_one_verdict_a_line(tmp_path: Path) -> None:
     path = tmp_path / "chat.jsonl"
     lines = [json.dumps(_chat(USER, {"role": "assistant", "content": REPLY})), "not json", json.dumps(_chat(USER)), ""]
     path.write_text("\n".join(lines) + "\n")
-    app = typer.Typer()
-    register(app)
+    app = make_app(COMMANDS)
     result = CliRunner().invoke(app, ["validate", "--in", str(path), "--json"])
     assert result.exit_code == 0, result.output
     verdicts = [json.loads(line) for line in result.stdout.splitlines()]

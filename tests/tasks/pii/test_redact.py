@@ -6,10 +6,10 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-import typer
 from typer.testing import CliRunner
 
-from cli.dataset import register
+from cli.app import make_app
+from cli.dataset import COMMANDS
 from schemas.dataset import ChatExample, ChatMessage, Lineage
 from schemas.params import RedactParams
 from tasks.pii.redact import (
@@ -170,8 +170,7 @@ def test_redact_command_keeps_other_fields_and_order(tmp_path: Path) -> None:
     ]
     src, dst = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     src.write_text("\n".join(json.dumps(r) for r in rows) + "\n{broken Maria Gonzalez\n")
-    app = typer.Typer()
-    register(app)
+    app = make_app(COMMANDS)
     result = CliRunner().invoke(app, ["redact", "--in", str(src), "--out", str(dst), "--field", "text"])
     assert result.exit_code == 0, result.output
     out = [json.loads(line) for line in dst.read_text().splitlines()]
