@@ -65,7 +65,7 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOption = False,
     ) -> None:
         """Load the warm set (deterministic, positively rated, redacted logged calls) into the cache."""
-        from tasks.serving.warm import build_warm_set, read_logs
+        from tasks.serving.warm import warm_set_from_folder
 
         try:
             params = serving_params(backend=backend, redis_url=redis_url, path=cache_file)
@@ -76,7 +76,7 @@ def register(app: typer.Typer) -> None:
             fail(f"logs folder not found: {folder}")
         with contextlib.redirect_stdout(sys.stderr):
             redact = load_params("dataset", DatasetParams).redact
-            warm = build_warm_set(list(read_logs(folder)), params, redact, datetime.now(timezone.utc))
+            warm = warm_set_from_folder(folder, params, redact, datetime.now(timezone.utc))
         store = open_store(params.cache)
         for entry in warm.entries:
             store.put(entry)
@@ -164,8 +164,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Rebuild the regression sets (LLM cases and retrieval cases) from the logs."""
         from schemas.params import RegressionParams
-        from tasks.serving.regression import build_regression_set, write_regression_set
-        from tasks.serving.warm import read_logs
+        from tasks.serving.regression import regression_set_from_folder
 
         try:
             params = load_params("serving", ServingParams)
@@ -179,7 +178,5 @@ def register(app: typer.Typer) -> None:
             fail(f"logs folder not found: {folder}")
         with contextlib.redirect_stdout(sys.stderr):
             redact = load_params("dataset", DatasetParams).redact
-            cases, retrieval, counts, strata = build_regression_set(list(read_logs(folder)), params, redact)
-        out = Path(regression.out_root) / regression.name
-        manifest = write_regression_set(out, cases, retrieval, counts, strata, params, datetime.now(timezone.utc))
+            out, manifest = regression_set_from_folder(folder, params, redact, datetime.now(timezone.utc))
         typer.echo(json.dumps({"out": str(out), **manifest.counts}) if as_json else f"{out}: {manifest.counts}")

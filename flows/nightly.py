@@ -31,8 +31,7 @@ from schemas.params import NightlyParams, RedactParams, RunnerParams, ServingPar
 from tasks.ingest import versions
 from tasks.common.runners import build_runner
 from tasks.serving.invalidate import invalidate_corpus
-from tasks.serving.regression import build_regression_set, write_regression_set
-from tasks.serving.warm import read_logs
+from tasks.serving.regression import regression_set_from_folder
 
 BranchStatus = Literal["completed", "failed", "skipped"]
 
@@ -93,9 +92,7 @@ def build_regression_sets(serving: ServingParams, redact: RedactParams) -> dict[
     folder = Path(serving.logs_dir)
     if not folder.is_dir():
         raise FileNotFoundError(f"logs folder not found: {folder}")
-    cases, retrieval, counts, strata = build_regression_set(list(read_logs(folder)), serving, redact)
-    out = Path(serving.regression.out_root) / serving.regression.name
-    manifest = write_regression_set(out, cases, retrieval, counts, strata, serving, datetime.now(timezone.utc))
+    _, manifest = regression_set_from_folder(folder, serving, redact, datetime.now(timezone.utc))
     return dict(manifest.counts)
 
 

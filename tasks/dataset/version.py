@@ -25,6 +25,7 @@ CODE_FILES = [
     "schemas/logs.py",
     "schemas/params.py",
     "schemas/timing.py",
+    "tasks/common/accounting.py",
     "tasks/common/clock.py",
     "tasks/common/models.py",
     "tasks/common/runners.py",
