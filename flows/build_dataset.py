@@ -80,6 +80,7 @@ def build_dataset(
     sources = [describe_source(path, logs_dir) for path in files]
     input_lines = sum(source.lines for source in sources)
     deny_list = stages.load_deny_list(params)
+    contamination = stages.load_contamination(params)
     if input_lines == 0:
         raise ValueError(f"no log lines under {logs_dir}: refusing to publish an empty dataset")
     tally, failures, clock, staging = Ledger(), [], StageClock(), write_lib.staging_dir(target)
@@ -89,7 +90,7 @@ def build_dataset(
         build_runner(runner, input_lines, processes_from=stages.PROCESSES_FROM) as task_runner,
     ):
         batches = (
-            {"lines": lines, "params": params, "deny_list": deny_list}
+            {"lines": lines, "params": params, "deny_list": deny_list, "contamination": contamination}
             for lines in stages.line_batches(files, logs_dir, stages.BATCH_LINES, tally, rejects)
         )
         for batch, future in ordered_results(task_runner, stages.prepare_batch, batches, parallelism(runner, task_runner) + 1):
@@ -105,7 +106,7 @@ def build_dataset(
             selection = stages.dedupe_and_split(store, params)
         tally.merge(selection.tally)
         with clock.stage("write", len(selection.kept)):
-            result = stages.write_dataset(target, params, store, selection, rejects, tally.reports(STAGES), sources, input_lines)
+            result = stages.write_dataset(target, params, store, selection, rejects, tally.reports(STAGES), sources, input_lines, contamination)
     pushed = False
     if params.publish.push and not inside_dvc_stage():
         pushed = stages.push_dataset(Path.cwd(), params.publish.remote)

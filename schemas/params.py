@@ -233,6 +233,20 @@ class PublishParams(StageParams):
     remote: str | None = Field(None, description="DVC remote name; empty uses the repository's default remote.")
 
 
+class DecontaminateParams(StageParams):
+    """Evaluation sets no training or validation example may copy (exactly or nearly)."""
+
+    enabled: bool = Field(True, description="Drop examples that copy an evaluation item (reason contaminates_<set>).")
+    regression_root: str = Field(
+        "data/regression", description="Regression/golden sets: every <root>/<name>/cases.jsonl and retrieval.jsonl."
+    )
+    retrieval_sets: list[str] = Field(
+        default_factory=lambda: ["data/sample/eval/retrieval.jsonl"],
+        description="Retrieval evaluation query files (serving.gate.retrieval_set); set name = file stem.",
+    )
+    threshold: float = Field(0.8, gt=0, le=1, description="Estimated Jaccard similarity that makes a near copy.")
+
+
 class DriftParams(StageParams):
     """The drift guard: a build fails before publishing when one reject reason or field takes too much."""
 
@@ -262,6 +276,7 @@ class DatasetParams(StageParams):
     forget: ForgetParams = Field(default_factory=ForgetParams)
     publish: PublishParams = Field(default_factory=PublishParams)
     drift: DriftParams = Field(default_factory=DriftParams)
+    decontaminate: DecontaminateParams = Field(default_factory=DecontaminateParams)
 
 
 # --- Serving feeds (``serving`` in params.yaml) -------------------------------------------------

@@ -20,7 +20,7 @@ import numpy as np
 from schemas.dataset import ChatExample, Lineage, RejectedRecord
 from tasks.common.accounting import RejectsWriter, merge_sorted_jsonl
 
-STAGES = ("read", "schema", "select", "validate", "redact", "dedupe")
+STAGES = ("read", "schema", "select", "validate", "redact", "decontaminate", "dedupe")
 """The build's stages in order; each one's ``kept`` is the next one's ``total``."""
 
 

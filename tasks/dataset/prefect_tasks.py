@@ -44,6 +44,7 @@ from tasks.dataset import write as write_lib
 from tasks.common.accounting import KEEP, Accounting, Ledger
 from tasks.dataset.collect import STAGES, BuildRejects, ExampleStore, reject_order
 from tasks.dataset.datacard import render_data_card
+from tasks.dataset.decontaminate import ContaminationIndex, describe, load_index
 from tasks.dataset.dedupe import deduplicate_signed, exact_key, minhash_signatures
 from tasks.dataset.extract import log_to_example
 from tasks.dataset.forget import read_deny_list, record_version
@@ -61,6 +62,7 @@ PROCESSES_FROM = 5_000
 """Input lines from which the ``auto`` runner uses processes: each spawned process imports presidio,
 spaCy and torch (10-15 s here), which a smaller build does not win back."""
 TIMED_ITEMS = {"parse": "read", "validate": "validate", "redact": "redact", "minhash": "redact"}
+
 """The items each timed batch stage handled, by the tally stage that counts them."""
 
 
@@ -151,13 +153,20 @@ def _validate(examples: Sequence[ChatExample], params: DatasetParams, acc: Accou
     return kept
 
 
-def prepare_lines(lines: Sequence[RawLine], params: DatasetParams, deny_list: frozenset[str]) -> PreparedBatch:
-    """Parse, select, validate and redact a batch of log lines, then key and sign each example.
+def prepare_lines(
+    lines: Sequence[RawLine],
+    params: DatasetParams,
+    deny_list: frozenset[str],
+    contamination: ContaminationIndex | None = None,
+) -> PreparedBatch:
+    """Parse, select, validate and redact a batch of log lines, key and sign each example, drop eval copies.
 
     Args:
         lines: Decoded log lines.
         params: The dataset params.
         deny_list: Salted hashes of forgotten users.
+        contamination: The evaluation sets' index; an example copying an item is dropped
+            (stage ``decontaminate``, reason ``contaminates_<set>``).
 
     Returns:
         The redacted examples with their exact keys and MinHash signatures (of ``dedupe_text``),
@@ -178,9 +187,34 @@ def prepare_lines(lines: Sequence[RawLine], params: DatasetParams, deny_list: fr
     texts = [dedupe_text(e, p.include_system) for e in redacted]
     signatures = minhash_signatures(texts, p.num_perm, p.shingle_size, workers=1)
     keys = [exact_key(t) for t in texts]
+    if contamination is not None:
+        redacted, keys, signatures = _decontaminate(redacted, keys, signatures, contamination, acc)
     _timed(seconds, "minhash", start)
     rejects.sort(key=reject_order)
     return PreparedBatch(redacted, keys, signatures, rejects, acc.ledger, seconds)
+
+
+def _decontaminate(
+    examples: list[ChatExample], keys: list[str], signatures: np.ndarray, index: ContaminationIndex, acc: Accounting
+) -> tuple[list[ChatExample], list[str], np.ndarray]:
+    """The examples (with their keys and signatures) that copy no evaluation item; the others counted and sunk."""
+    decisions = index.decide_all(examples, keys, signatures)
+    kept: list[int] = []
+    for i, (example, decision) in enumerate(zip(examples, decisions, strict=True)):
+        copied = lambda reason, e=example: RejectedRecord(  # noqa: E731
+            stage="decontaminate",
+            kind="duplicate",
+            reason=reason,
+            source=e.lineage.source,
+            line=e.lineage.line,
+            request_id=e.lineage.request_id,
+            example_id=e.example_id,
+        )
+        if acc.check("decontaminate", decision, copied):
+            kept.append(i)
+    if len(kept) == len(examples):
+        return examples, keys, signatures
+    return [examples[i] for i in kept], [keys[i] for i in kept], signatures[kept]
 
 
 class BatchFailed(RuntimeError):
@@ -188,7 +222,12 @@ class BatchFailed(RuntimeError):
 
 
 @task(name="prepare-log-batch", cache_policy=NO_CACHE, persist_result=False)
-def prepare_batch(lines: list[RawLine], params: DatasetParams, deny_list: frozenset[str]) -> PreparedBatch:
+def prepare_batch(
+    lines: list[RawLine],
+    params: DatasetParams,
+    deny_list: frozenset[str],
+    contamination: ContaminationIndex | None = None,
+) -> PreparedBatch:
     """The heavy per-record work for one batch (see ``prepare_lines``), on the flow's task runner.
 
     Raises:
@@ -197,7 +236,7 @@ def prepare_batch(lines: list[RawLine], params: DatasetParams, deny_list: frozen
             keeps a failed task's message and traceback.
     """
     try:
-        return prepare_lines(lines, params, deny_list)
+        return prepare_lines(lines, params, deny_list, contamination)
     except Exception as error:  # noqa: BLE001 - re-raised without its text, which may hold personal data
         first, last = lines[0], lines[-1]
         raise BatchFailed(
@@ -312,6 +351,7 @@ def write_dataset(
     reports: list[StageReport],
     sources: list[SourceFile],
     input_lines: int,
+    contamination: ContaminationIndex | None = None,
 ) -> BuildResult:
     """Write the dataset folder atomically (the store's spool sits in its staging folder).
 
@@ -370,6 +410,7 @@ def write_dataset(
         sources=sources,
         files=files,
         user_hashes=kept_users,
+        contamination=describe(contamination) if contamination is not None else {},
     )
     if not manifest.counts.balanced:
         raise ValueError(f"accounting does not balance: {manifest.counts}")
@@ -420,3 +461,8 @@ def push_dataset(repo_root: Path, remote: str | None) -> bool:
 def load_deny_list(params: DatasetParams) -> frozenset[str]:
     """The deny-list of forgotten users named in the params."""
     return read_deny_list(Path(params.forget.deny_list))
+
+
+def load_contamination(params: DatasetParams) -> ContaminationIndex:
+    """The evaluation sets' index (``dataset.decontaminate``), read once a build and passed to every batch."""
+    return load_index(params)

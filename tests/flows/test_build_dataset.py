@@ -43,6 +43,7 @@ def _params(ws: Path, **update) -> DatasetParams:
     data = DatasetParams().model_dump()
     data.update(logs_dir=str(ws / "logs"), out_root=str(ws / "datasets"), name="t")
     data["forget"]["deny_list"] = str(ws / "deny.txt")
+    data["decontaminate"]["regression_root"] = str(ws / "regression")
     data.update(update)
     return DatasetParams.model_validate(data)
 
@@ -243,7 +244,7 @@ def test_dvc_repro_twice_is_a_no_op_and_rebuilds_byte_identical(tmp_path: Path, 
     from prefect.settings import PREFECT_API_URL
 
     repo = tmp_path / "repo"
-    for folder in ("cli", "flows", "tasks", "schemas"):
+    for folder in ("cli", "flows", "tasks", "tools", "schemas"):
         shutil.copytree(ROOT / folder, repo / folder, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "params.yaml", repo / "params.yaml")
     params = load_params("dataset", DatasetParams, repo / "params.yaml")
@@ -291,11 +292,11 @@ def test_a_failed_batch_fails_the_build_without_publishing_or_quoting_the_logs(
     before = folder_bytes(out)
     real, calls = stages.prepare_lines, []
 
-    def dies_on_the_second_batch(lines, params, deny_list):
+    def dies_on_the_second_batch(lines, params, deny_list, *rest):
         calls.append(lines)
         if len(calls) == 2:
             raise ValueError("input_value='call me at +44 20 7946 0958'")
-        return real(lines, params, deny_list)
+        return real(lines, params, deny_list, *rest)
 
     monkeypatch.setattr(stages, "BATCH_LINES", 50)
     monkeypatch.setattr(stages, "prepare_lines", dies_on_the_second_batch)
@@ -366,3 +367,33 @@ def test_a_drifted_export_fails_without_publishing_and_names_the_field(
     message = state.message or ""
     assert "schema_invalid" in message and "'timestamp'" in message and re.search(r"e\.g\. logs\.jsonl:\d+", message)
     assert folder_bytes(out) == before
+
+
+def test_a_planted_golden_set_copy_is_dropped_and_reported(built, workspace: Path, tmp_path: Path) -> None:
+    """An example that copies a golden-set case (exactly, or lightly edited) never reaches train/val/test."""
+    _, summary, out = built
+    rows = [r for s in SPLITS for r in _split_rows(out)[s]]
+    exact, near = rows[0], next(r for r in rows[1:] if len(r["messages"][-2]["content"].split()) > 12)
+
+    def case(row: dict, edit: str = "") -> dict:
+        messages = [m for m in row["messages"] if m["role"] != "assistant"]
+        messages[-1] = {**messages[-1], "content": messages[-1]["content"] + edit}
+        return {"id": "c", "messages": messages, "expected_output": row["messages"][-1]["content"] + edit}
+
+    golden = tmp_path / "regression" / "Golden"
+    golden.mkdir(parents=True)
+    (golden / "cases.jsonl").write_text(json.dumps(case(exact)) + "\n" + json.dumps(case(near, " please")) + "\n")
+    params = _params(workspace, out_root=str(tmp_path / "datasets"))
+    params = params.model_copy(update={"decontaminate": params.decontaminate.model_copy(
+        update={"regression_root": str(tmp_path / "regression")})})
+    clean = build_dataset(params=params)
+    written = {json.dumps(r, sort_keys=True) for s in SPLITS for r in _split_rows(Path(clean.out_dir))[s]}
+    assert json.dumps(exact, sort_keys=True) not in written and json.dumps(near, sort_keys=True) not in written
+    assert clean.written == summary.written - 2 and clean.duplicates == summary.duplicates + 2
+    manifest = _manifest(Path(clean.out_dir))
+    assert manifest.reasons["duplicate"]["contaminates_golden"] == 2
+    assert manifest.contamination["golden"] == 4  # two cases, each whole and its user turns
+    stage = next(s for s in manifest.stages if s.stage == "decontaminate")
+    assert stage.dropped == {"contaminates_golden": 2}
+    rejects = [json.loads(x) for x in (Path(clean.out_dir) / "rejects.jsonl").read_text().splitlines()]
+    assert sum(r["reason"] == "contaminates_golden" for r in rejects) == 2
