@@ -88,13 +88,23 @@ def dedupe_command(
     threshold: Annotated[float, typer.Option(min=0.01, max=1.0, help="Near-duplicate Jaccard threshold.")] = 0.8,
     shingle_size: Annotated[int, typer.Option(min=1, help="Words per shingle.")] = 3,
     num_perm: Annotated[int, typer.Option(min=16, help="MinHash permutations.")] = 128,
+    method: Annotated[
+        str, typer.Option(help="exact, minhash (near and contained copies), semantic (embeddings) or all.")
+    ] = "minhash",
+    containment: Annotated[float, typer.Option(min=0.01, max=1.0, help="Shingle containment of a copied excerpt.")] = 0.8,
+    semantic_threshold: Annotated[float, typer.Option(min=0.01, max=1.0, help="Cosine of a semantic copy.")] = 0.95,
 ) -> None:
-    """Remove exact then near duplicates of a JSONL file, keeping the first occurrence of each cluster."""
+    """Remove duplicates of a JSONL file (--method), keeping the first occurrence of each cluster."""
     from tasks.common.accounting import Accounting
-    from tasks.dataset.dedupe_file import READ_STAGE, STAGE, dedupe_jsonl
+    from tasks.dataset.dedupe_file import METHODS, READ_STAGE, STAGE, dedupe_jsonl
 
     acc = Accounting()
-    dedupe_jsonl(in_file, field, out_file, clusters_file, acc, threshold, num_perm, shingle_size)
+    methods = {"all": METHODS, "minhash": ("exact", "minhash")}.get(method, (method,))
+    if not set(methods) <= set(METHODS):
+        typer.echo(f"error: --method must be exact, minhash, semantic or all, not {method!r}", err=True)
+        raise typer.Exit(2)
+    dedupe_jsonl(in_file, field, out_file, clusters_file, acc, threshold, num_perm, shingle_size, methods,
+                 containment, semantic_threshold)
     _note(_counts("dedupe", acc.ledger.flat_over((READ_STAGE, STAGE))))
 
 

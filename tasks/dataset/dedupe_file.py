@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 from tasks.common.accounting import KEEP, Accounting
 from tasks.common.jsonl import read_objects
-from tasks.dataset.dedupe import deduplicate
+from tasks.dataset.similarity import METHODS, Method, deduplicate_methods
 from tasks.pii.fields import field_texts
 
 READ_STAGE, STAGE = "read", "dedupe"
+__all__ = ["METHODS", "READ_STAGE", "STAGE", "dedupe_jsonl"]
 
 
 def dedupe_jsonl(
@@ -22,9 +24,14 @@ def dedupe_jsonl(
     threshold: float = 0.8,
     num_perm: int = 128,
     shingle_size: int = 3,
+    methods: Sequence[Method] = ("exact", "minhash"),
+    containment_threshold: float = 0.8,
+    semantic_threshold: float = 0.95,
 ) -> None:
-    """Remove exact then near duplicates of ``in_file`` on ``field``, keeping each cluster's first line.
+    """Remove duplicates of ``in_file`` on ``field`` by ``methods``, keeping each cluster's first line.
 
+    Methods (see ``tasks.dataset.similarity.deduplicate_methods``): ``exact``; ``minhash`` (near
+    duplicates by Jaccard, then copied excerpts by containment); ``semantic`` (embedding cosine).
     The file is read once. A line that is not a JSON object is counted ``dropped_malformed``
     (stage ``read``); each duplicate is counted under its reason (stage ``dedupe``). The clusters
     file names members by line number.
@@ -34,7 +41,9 @@ def dedupe_jsonl(
         if acc.check(READ_STAGE, (False, "malformed") if row.error else KEEP):
             rows.append((row.line, row.value))
     texts = ["\n".join(field_texts(obj.get(field))) for _, obj in rows]
-    outcome = deduplicate(texts, threshold=threshold, num_perm=num_perm, shingle_size=shingle_size)
+    outcome = deduplicate_methods(
+        texts, methods, threshold, containment_threshold, semantic_threshold, num_perm, shingle_size
+    )
     acc.ledger.seen(STAGE, len(rows))
     for i, reason in sorted(outcome.dropped.items()):
         acc.dropped(STAGE, reason, {"line": rows[i][0], "reason": reason})
