@@ -126,6 +126,27 @@ class Ledger:
         return total
 
 
+def stage_report(stage: str, total: int, reasons: Iterable[str]) -> StageReport:
+    """``total / kept / dropped_<reason>`` from a count and the reasons of the failures (one each).
+
+    For steps that report failures as a list rather than through ``Accounting``: ingestion's
+    ``IngestReport`` gives ``stage_report("ingest", report.discovered, (reason_code(f.reason) for
+    f in report.failed))``.
+    """
+    ledger = Ledger()
+    ledger.seen(stage, total)
+    for reason in reasons:
+        ledger.drop(stage, reason)
+    return ledger.report(stage)
+
+
+def reason_code(message: str) -> str:
+    """A free-text failure message as a reason: its part before the first ``:``, in snake case."""
+    head = message.split(":", 1)[0].strip().lower()
+    code = "".join(c if c.isalnum() else "_" for c in head).strip("_")
+    return "_".join(part for part in code.split("_") if part) or "failed"
+
+
 def _where(record: Any) -> str | None:
     where = getattr(record, "where", None)
     return where if isinstance(where, str) else None

@@ -60,3 +60,11 @@ def test_merge_sorted_jsonl_interleaves_sorted_runs(tmp_path: Path) -> None:
         (tmp_path / name).write_text("".join(json.dumps({"v": v}) + "\n" for v in values))
     n = merge_sorted_jsonl([tmp_path / k for k in runs], tmp_path / "out", key=lambda r: r["v"])
     assert n == 6 and [json.loads(x)["v"] for x in (tmp_path / "out").read_text().splitlines()] == [1, 2, 3, 4, 5, 6]
+
+
+def test_failures_listed_elsewhere_report_in_the_same_shape() -> None:
+    from tasks.common.accounting import reason_code, stage_report
+
+    failures = ["ExtractError: no text in page 3", "no text extracted", "ExtractError: bad pdf"]
+    report = stage_report("ingest", 10, (reason_code(f) for f in failures))
+    assert report.as_flat() == {"total": 10, "kept": 7, "dropped_extracterror": 2, "dropped_no_text_extracted": 1}
