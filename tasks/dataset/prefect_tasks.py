@@ -42,7 +42,7 @@ from tasks.common.clock import StageClock
 from tasks.pii import redact as redact_lib
 from tasks.dataset import write as write_lib
 from tasks.common.accounting import KEEP, Accounting, Ledger
-from tasks.dataset.collect import STAGES, BuildRejects, ExampleStore, reject_order
+from tasks.dataset.collect import BuildRejects, ExampleStore, reject_order
 from tasks.dataset.datacard import render_data_card
 from tasks.dataset.decontaminate import ContaminationIndex, describe, load_index
 from tasks.dataset.dedupe import deduplicate_signed, exact_key, minhash_signatures
