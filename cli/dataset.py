@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -32,21 +31,10 @@ def _note(message: str) -> None:
     typer.echo(message, err=True)
 
 
-def _read_objects(path: Path) -> list[tuple[int, dict | None, str | None]]:
-    """``(line, object or None, error or None)`` for each line of a JSONL file."""
-    rows = []
-    with path.open(encoding="utf-8", errors="replace") as handle:
-        for number, text in enumerate(handle, start=1):
-            if not text.strip():
-                rows.append((number, None, "empty_line"))
-                continue
-            try:
-                value = json.loads(text)
-            except json.JSONDecodeError:
-                rows.append((number, None, "invalid_json"))
-                continue
-            rows.append((number, value, None) if isinstance(value, dict) else (number, value, "data_type"))
-    return rows
+def _counts(stage: str, flat: dict[str, int], extra: dict[str, int] | None = None) -> str:
+    """``stage: total=.. kept=.. dropped_<reason>=..`` (then ``extra``), the line each command ends with."""
+    items = {**flat, **dict(sorted((extra or {}).items()))}
+    return f"{stage}: " + " ".join(f"{k}={v}" for k, v in items.items())
 
 
 def validate_command(
@@ -55,59 +43,18 @@ def validate_command(
     params_file: ParamsOption = None,
 ) -> None:
     """Validate a chat fine-tuning JSONL file: format checks and quality gates, one verdict a line."""
+    from tasks.common.accounting import Accounting
     from tasks.dataset.tokens import count_tokens
-    from tasks.dataset.validate import validate_example
+    from tasks.dataset.validate import validate_jsonl
 
     params = _params(params_file).validation
-    tally: Counter[str] = Counter()
-    for number, value, error in _read_objects(in_file):
-        if error in ("empty_line", "invalid_json"):
-            verdict = {
-                "line": number,
-                "valid": False,
-                "errors": [{"code": error, "message": "not a JSON object"}],
-                "warnings": [],
-            }
-        else:
-            result = validate_example(value, number, params, count_tokens)
-            verdict = result.model_dump(include={"line", "valid", "errors", "warnings"})
-        tally["valid" if verdict["valid"] else "invalid"] += 1
+    acc = Accounting()
+    for verdict in validate_jsonl(in_file, params, count_tokens, acc):
         if as_json:
             _emit(verdict)
         elif not verdict["valid"]:
-            typer.echo(f"{in_file}:{number}: " + ", ".join(e["code"] for e in verdict["errors"]))
-    _note(f"validate: total={sum(tally.values())} valid={tally['valid']} invalid={tally['invalid']}")
-
-
-def _redact_value(value: Any, findings: dict, book) -> tuple[Any, bool]:
-    """Redact a string, a list of strings or a list of chat messages; False when the shape is unknown."""
-    from tasks.pii.redact import redact_text
-
-    if isinstance(value, str):
-        return redact_text(value, findings.get(value, []), book), True
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return [redact_text(v, findings.get(v, []), book) for v in value], True
-    if isinstance(value, list) and all(isinstance(v, dict) for v in value):
-        out = []
-        for message in value:
-            content = message.get("content")
-            if isinstance(content, str):
-                message = {**message, "content": redact_text(content, findings.get(content, []), book)}
-            out.append(message)
-        return out, True
-    return value, value is None
-
-
-def _texts_of(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, list):
-        return [
-            v if isinstance(v, str) else v.get("content")
-            for v in value
-            if isinstance(v, str) or (isinstance(v, dict) and isinstance(v.get("content"), str))
-        ]
-    return []
+            typer.echo(f"{in_file}:{verdict['line']}: " + ", ".join(e["code"] for e in verdict["errors"]))
+    _note(_counts("validate", acc.ledger.flat("validate")))
 
 
 def redact_command(
@@ -122,31 +69,15 @@ def redact_command(
     A line that is not a JSON object is written as ``{"_redact_error": reason, "_line": n}``: its
     text may hold personal data, so it is never copied through.
     """
-    from tasks.pii.redact import PlaceholderBook, analyze_texts
+    from tasks.common.accounting import Accounting
+    from tasks.pii.fields import STAGE, redact_jsonl_field
 
     params = _params(params_file).redact
     if entities:
         params = params.model_copy(update={"entities": [e.strip() for e in entities.split(",") if e.strip()]})
-    rows = _read_objects(in_file)
-    findings = analyze_texts([t for _, obj, _ in rows if obj for t in _texts_of(obj.get(field))], params)
-    tally: Counter[str] = Counter()
-    out_file.parent.mkdir(parents=True, exist_ok=True)
-    with out_file.open("w", encoding="utf-8") as handle:
-        for number, obj, error in rows:
-            if error:
-                tally[f"dropped_{error}"] += 1
-                handle.write(json.dumps({"_redact_error": error, "_line": number}) + "\n")
-                continue
-            book = PlaceholderBook()
-            value, ok = _redact_value(obj.get(field), findings, book)
-            if not ok:
-                tally["dropped_unsupported_field_type"] += 1
-                handle.write(json.dumps({"_redact_error": "unsupported_field_type", "_line": number}) + "\n")
-                continue
-            tally.update(book.found)
-            tally["kept"] += 1
-            handle.write(json.dumps({**obj, field: value} if field in obj else obj, ensure_ascii=False) + "\n")
-    _note(f"redact: total={len(rows)} " + " ".join(f"{k}={v}" for k, v in sorted(tally.items())))
+    acc = Accounting()
+    found = redact_jsonl_field(in_file, out_file, field, params, acc)
+    _note(_counts("redact", acc.ledger.flat(STAGE), found))
 
 
 def dedupe_command(
@@ -157,32 +88,24 @@ def dedupe_command(
     threshold: Annotated[float, typer.Option(min=0.01, max=1.0, help="Near-duplicate Jaccard threshold.")] = 0.8,
     shingle_size: Annotated[int, typer.Option(min=1, help="Words per shingle.")] = 3,
     num_perm: Annotated[int, typer.Option(min=16, help="MinHash permutations.")] = 128,
+    method: Annotated[
+        str, typer.Option(help="exact, minhash (near and contained copies), semantic (embeddings) or all.")
+    ] = "minhash",
+    containment: Annotated[float, typer.Option(min=0.01, max=1.0, help="Shingle containment of a copied excerpt.")] = 0.8,
+    semantic_threshold: Annotated[float, typer.Option(min=0.01, max=1.0, help="Cosine of a semantic copy.")] = 0.95,
 ) -> None:
-    """Remove exact then near duplicates of a JSONL file, keeping the first occurrence of each cluster."""
-    from tasks.dataset.dedupe import deduplicate
+    """Remove duplicates of a JSONL file (--method), keeping the first occurrence of each cluster."""
+    from tasks.common.accounting import Accounting
+    from tasks.dataset.dedupe_file import METHODS, READ_STAGE, STAGE, dedupe_jsonl
 
-    rows = [(n, obj) for n, obj, error in _read_objects(in_file) if not error]
-    bad = sum(1 for _, _, error in _read_objects(in_file) if error)
-    texts = ["\n".join(_texts_of(obj.get(field))) for _, obj in rows]
-    outcome = deduplicate(texts, threshold=threshold, num_perm=num_perm, shingle_size=shingle_size)
-    out_file.parent.mkdir(parents=True, exist_ok=True)
-    with out_file.open("w", encoding="utf-8") as handle:
-        for i in outcome.kept:
-            handle.write(json.dumps(rows[i][1], ensure_ascii=False) + "\n")
-    with clusters_file.open("w", encoding="utf-8") as handle:
-        for number, cluster in enumerate(outcome.clusters):
-            record = {
-                "cluster": number,
-                "kind": cluster.kind,
-                "members": [rows[i][0] for i in cluster.members],
-                "kept": rows[cluster.kept][0],
-            }
-            handle.write(json.dumps(record) + "\n")
-    reasons = Counter(outcome.dropped.values())
-    _note(
-        f"dedupe: total={len(rows) + bad} kept={len(outcome.kept)} dropped_malformed={bad} "
-        + " ".join(f"dropped_{k}={v}" for k, v in sorted(reasons.items()))
-    )
+    acc = Accounting()
+    methods = {"all": METHODS, "minhash": ("exact", "minhash")}.get(method, (method,))
+    if not set(methods) <= set(METHODS):
+        typer.echo(f"error: --method must be exact, minhash, semantic or all, not {method!r}", err=True)
+        raise typer.Exit(2)
+    dedupe_jsonl(in_file, field, out_file, clusters_file, acc, threshold, num_perm, shingle_size, methods,
+                 containment, semantic_threshold)
+    _note(_counts("dedupe", acc.ledger.flat_over((READ_STAGE, STAGE))))
 
 
 def build_dataset_command(

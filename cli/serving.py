@@ -62,13 +62,13 @@ def cache_warm(
 ) -> None:
     """Load the warm set (deterministic, positively rated, redacted logged calls) into the cache."""
     from tasks.serving.store import open_store
-    from tasks.serving.warm import build_warm_set, read_logs
+    from tasks.serving.warm import warm_set_from_folder
 
     params = params_or_fail(ServingParams, cache_overrides(backend, redis_url, cache_file), params_file)
     dataset = params_or_fail(DatasetParams, path=params_file)
     folder = logs_folder(logs_dir, dataset)
     with contextlib.redirect_stdout(sys.stderr):
-        warm = build_warm_set(list(read_logs(folder)), params, dataset.redact, datetime.now(timezone.utc))
+        warm = warm_set_from_folder(folder, params, dataset.redact, datetime.now(timezone.utc))
     store = open_store(params.cache)
     for entry in warm.entries:
         store.put(entry)

@@ -16,7 +16,9 @@ from schemas.dataset import SPLITS, BuildSummary
 from schemas.params import DatasetParams, RunnerParams
 from tasks.dataset import prefect_tasks as stages
 from tasks.dataset import write as write_lib
-from tasks.dataset.collect import ExampleStore, StageTally
+from tasks.common.accounting import Ledger
+from tasks.dataset.collect import STAGES, BuildRejects, ExampleStore
+from tasks.dataset.drift import check_drift
 from tasks.dataset.read import describe_source, find_log_files
 from tasks.common.clock import StageClock, log_timings
 from tasks.dataset.version import inside_dvc_stage
@@ -74,15 +76,17 @@ def build_dataset(
     sources = [describe_source(path, logs_dir) for path in files]
     input_lines = sum(source.lines for source in sources)
     deny_list = stages.load_deny_list(params)
+    contamination = stages.load_contamination(params)
     if input_lines == 0:
         raise ValueError(f"no log lines under {logs_dir}: refusing to publish an empty dataset")
-    tally, rejects, failures, clock = StageTally(), [], [], StageClock()
+    tally, failures, clock, staging = Ledger(), [], StageClock(), write_lib.staging_dir(target)
     with (
-        ExampleStore(write_lib.staging_dir(target) / ".examples.spool", params.dedupe.num_perm) as store,
+        BuildRejects(staging) as rejects,
+        ExampleStore(staging / ".examples.spool", params.dedupe.num_perm) as store,
         build_runner(runner, input_lines, processes_from=stages.PROCESSES_FROM) as task_runner,
     ):
         batches = (
-            {"lines": lines, "params": params, "deny_list": deny_list}
+            {"lines": lines, "params": params, "deny_list": deny_list, "contamination": contamination}
             for lines in stages.line_batches(files, logs_dir, stages.BATCH_LINES, tally, rejects)
         )
         for batch, future in ordered_results(task_runner, stages.prepare_batch, batches, parallelism(runner, task_runner) + 1):
@@ -93,11 +97,12 @@ def build_dataset(
             stages.absorb(future.result(), store, tally, rejects, clock)
         if failures:  # a dataset missing whole batches must not be published as a version
             raise stages.failed_batches_error(failures)
+        check_drift(tally, input_lines, params.drift)  # before anything is written: the previous version stays
         with clock.stage("dedupe-and-split", len(store)):
             selection = stages.dedupe_and_split(store, params)
         tally.merge(selection.tally)
         with clock.stage("write", len(selection.kept)):
-            result = stages.write_dataset(target, params, store, selection, rejects, tally.reports(), sources, input_lines)
+            result = stages.write_dataset(target, params, store, selection, rejects, tally.reports(STAGES), sources, input_lines, contamination)
     pushed = False
     if params.publish.push and not inside_dvc_stage():
         pushed = stages.push_dataset(Path.cwd(), params.publish.remote)

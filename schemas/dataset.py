@@ -75,7 +75,7 @@ class ChatExample(_Record):
 class RejectedRecord(_Record):
     """A log line or example that did not make it, with why (no raw content)."""
 
-    stage: Literal["read", "schema", "select", "validate", "dedupe", "leakage"]
+    stage: Literal["read", "schema", "select", "validate", "decontaminate", "dedupe", "leakage"]
     kind: Literal["malformed", "rejected", "filtered", "duplicate"]
     reason: str
     source: str
@@ -207,6 +207,9 @@ class DatasetManifest(_Record):
     sources: list[SourceFile]
     files: dict[str, str] = Field(description="Output file -> sha256.")
     user_hashes: list[str] = Field(description="Salted hashes of the users whose examples were written.")
+    contamination: dict[str, int] = Field(
+        default_factory=dict, description="Evaluation set -> items checked against (dropped: reasons contaminates_<set>)."
+    )
     lineage_file: str = "lineage.jsonl"
 
 

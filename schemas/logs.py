@@ -5,9 +5,15 @@ configuration, prompt components, RAG context, assembled prompt, response, timin
 plus the optional fields the dataset flow uses: prompt template id and version, model version,
 a task ``category`` (the stratification label) and ``tools`` / ``tool_calls``.
 
-The record is strict on what is required and on types (a string where a number belongs is an
-error, not a coercion), and keeps unknown fields (``extra="allow"``) so that newer log producers
-do not break older readers.
+The record requires only what a training example or a cache entry is built from: the request
+identity (``request_id``, ``timestamp``), the model and its call settings, the messages
+(system prompt, user message, history) and the response. Telemetry (the assembled prompt
+``full_prompt``, token counts, latencies, retrieval scores) is validated when present and may be
+null or missing: real exports often do not log the assembled prompt or the end-to-end latency,
+and their absence must never cost a training example.
+
+The record is strict on types (a string where a number belongs is an error, not a coercion), and
+keeps unknown fields (``extra="allow"``) so that newer log producers do not break older readers.
 """
 
 from __future__ import annotations
@@ -35,9 +41,10 @@ class HistoryTurn(BaseModel):
 class LLMInteractionLog(BaseModel):
     """Complete record of one LLM interaction, validated when a log line is read.
 
-    Required: the request identity, model configuration, prompt components, assembled prompt,
-    response and total latency. Optional (``None`` when absent): the user, RAG context, the
-    partial latencies, feedback, the quality score and the dataset flow's extra fields.
+    Required: the request identity, model configuration, prompt components and response.
+    Optional (``None`` when absent or null, validated when present): telemetry (assembled prompt,
+    token counts, latencies, retrieval scores), the user, RAG context, feedback, the quality
+    score and the dataset flow's extra fields.
     """
 
     model_config = ConfigDict(extra="allow", strict=True, frozen=True)
@@ -65,20 +72,20 @@ class LLMInteractionLog(BaseModel):
     retrieved_documents: list[dict[str, Any]] | None = None
     retrieval_scores: list[float] | None = None
 
-    # Assembled prompt (what actually went to the API)
-    full_prompt: str
-    prompt_token_count: int = Field(ge=0)
+    # Assembled prompt (what actually went to the API): telemetry
+    full_prompt: str | None = None
+    prompt_token_count: int | None = Field(None, ge=0)
 
     # Response
     response: str
-    completion_token_count: int = Field(ge=0)
+    completion_token_count: int | None = Field(None, ge=0)
     tools: list[dict[str, Any]] | None = None
     tool_calls: list[dict[str, Any]] | None = None
 
-    # Timing
-    retrieval_latency_ms: float | None = None
-    llm_latency_ms: float | None = None
-    total_latency_ms: float = Field(ge=0)
+    # Timing: telemetry
+    retrieval_latency_ms: float | None = Field(None, ge=0)
+    llm_latency_ms: float | None = Field(None, ge=0)
+    total_latency_ms: float | None = Field(None, ge=0)
 
     # Outcome (filled later via feedback)
     user_feedback: str | None = None

@@ -215,6 +215,35 @@ class PublishParams(StageParams):
     remote: str | None = Field(None, description="DVC remote name; empty uses the repository's default remote.")
 
 
+class DecontaminateParams(StageParams):
+    """Evaluation sets no training or validation example may copy (exactly or nearly)."""
+
+    enabled: bool = Field(True, description="Drop examples that copy an evaluation item (reason contaminates_<set>).")
+    regression_root: str = Field(
+        "data/regression", description="Regression/golden sets: every <root>/<name>/cases.jsonl and retrieval.jsonl."
+    )
+    retrieval_sets: list[str] = Field(
+        default_factory=lambda: ["data/sample/eval/retrieval.jsonl"],
+        description="Retrieval evaluation query files (serving.gate.retrieval_set); set name = file stem.",
+    )
+    threshold: float = Field(0.8, gt=0, le=1, description="Estimated Jaccard similarity that makes a near copy.")
+
+
+class DriftParams(StageParams):
+    """The drift guard: a build fails before publishing when one reject reason or field takes too much."""
+
+    max_reason_share: float = Field(
+        0.2, gt=0, le=1, description="Largest share of the input lines one reject reason (or one failing field) may take."
+    )
+    stages: list[str] = Field(
+        default_factory=lambda: ["read", "schema", "validate"],
+        description="Stages whose drops are guarded (selection and dedupe drop by design, not by drift).",
+    )
+    min_lines: int = Field(
+        50, ge=1, description="Inputs smaller than this are guarded only against losing every line."
+    )
+
+
 class DatasetParams(StageParams):
     """Everything the fine-tuning dataset flow needs."""
 
@@ -230,6 +259,8 @@ class DatasetParams(StageParams):
     split: SplitParams = Field(default_factory=SplitParams)
     forget: ForgetParams = Field(default_factory=ForgetParams)
     publish: PublishParams = Field(default_factory=PublishParams)
+    drift: DriftParams = Field(default_factory=DriftParams)
+    decontaminate: DecontaminateParams = Field(default_factory=DecontaminateParams)
 
 
 # --- Serving feeds (``serving`` in params.yaml) -------------------------------------------------

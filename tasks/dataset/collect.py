@@ -11,52 +11,68 @@ pass reads the kept examples back from the spool by offset, in the order each fi
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
 
-from schemas.dataset import ChatExample, Lineage, RejectedRecord, StageReport
+from schemas.dataset import ChatExample, Lineage, RejectedRecord
+from tasks.common.accounting import RejectsWriter, merge_sorted_jsonl
 
-STAGES = ("read", "schema", "select", "validate", "redact", "dedupe")
+STAGES = ("read", "schema", "select", "validate", "redact", "decontaminate", "dedupe")
 """The build's stages in order; each one's ``kept`` is the next one's ``total``."""
 
 
-@dataclass
-class StageTally:
-    """Items seen and dropped (by reason) per stage, added up over batches."""
+class BuildRejects:
+    """The build's rejects, streamed as they come to three spool files in the staging folder.
 
-    totals: Counter[str] = field(default_factory=Counter)
-    dropped: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    Each spool is in ``(source, line)`` order by construction: undecodable lines as the files are
+    read, each batch's rejects (sorted within the batch) as batches are absorbed in input order,
+    and the duplicates in store order. ``publish`` merges them into ``rejects.jsonl`` without
+    holding them in memory.
+    """
 
-    def seen(self, stage: str, n: int = 1) -> None:
-        """Count ``n`` items entering ``stage``."""
-        self.totals[stage] += n
+    def __init__(self, staging: Path) -> None:
+        self.lines = RejectsWriter(staging / ".rejects-read.spool")
+        self.batches = RejectsWriter(staging / ".rejects-batches.spool")
+        self.duplicates = RejectsWriter(staging / ".rejects-dedupe.spool")
+        self._writers = (self.lines, self.batches, self.duplicates)
 
-    def drop(self, stage: str, reason: str) -> None:
-        """Count one item dropped by ``stage`` for ``reason``."""
-        self.dropped[stage][reason] += 1
+    def __enter__(self) -> BuildRejects:
+        return self
 
-    def merge(self, other: StageTally) -> None:
-        """Add another tally (a batch's) to this one."""
-        self.totals.update(other.totals)
-        for stage, reasons in other.dropped.items():
-            self.dropped[stage].update(reasons)
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
-    def reports(self) -> list[StageReport]:
-        """One report per stage that saw anything, in stage order."""
-        return [
-            StageReport(
-                stage=stage,
-                total=self.totals[stage],
-                kept=self.totals[stage] - sum(self.dropped[stage].values()),
-                dropped=dict(sorted(self.dropped[stage].items())),
-            )
-            for stage in STAGES
-            if stage in self.totals
-        ]
+    @property
+    def kinds(self) -> Counter[tuple[str, str]]:
+        """``(kind, reason)`` -> records written so far."""
+        total: Counter[tuple[str, str]] = Counter()
+        for writer in self._writers:
+            total.update(writer.kinds)
+        return total
+
+    def close(self) -> None:
+        """Close the spools (kept on disk until ``publish`` or the staging folder's removal)."""
+        for writer in self._writers:
+            writer.close()
+
+    def publish(self, folder: Path) -> int:
+        """Write ``folder/rejects.jsonl`` in ``(source, line, stage)`` order and delete the spools."""
+        self.close()
+        paths = [w.path for w in self._writers]
+        n = merge_sorted_jsonl(paths, folder / "rejects.jsonl", key=reject_order)
+        for path in paths:
+            path.unlink(missing_ok=True)
+        return n
+
+
+def reject_order(record: Mapping | RejectedRecord) -> tuple[str, int, str]:
+    """The order of ``rejects.jsonl``: file, line, stage."""
+    if isinstance(record, RejectedRecord):
+        return (record.source, record.line, record.stage)
+    return (record["source"], record["line"], record["stage"])
 
 
 class ExampleStore:

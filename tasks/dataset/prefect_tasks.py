@@ -36,12 +36,15 @@ from schemas.dataset import (
     SplitReport,
     StageReport,
 )
+from schemas.logs import LLMInteractionLog
 from schemas.params import DatasetParams
 from tasks.common.clock import StageClock
 from tasks.pii import redact as redact_lib
 from tasks.dataset import write as write_lib
-from tasks.dataset.collect import ExampleStore, StageTally
+from tasks.common.accounting import KEEP, Accounting, Ledger
+from tasks.dataset.collect import BuildRejects, ExampleStore, reject_order
 from tasks.dataset.datacard import render_data_card
+from tasks.dataset.decontaminate import ContaminationIndex, describe, load_index
 from tasks.dataset.dedupe import deduplicate_signed, exact_key, minhash_signatures
 from tasks.dataset.extract import log_to_example
 from tasks.dataset.forget import read_deny_list, record_version
@@ -59,6 +62,7 @@ PROCESSES_FROM = 5_000
 """Input lines from which the ``auto`` runner uses processes: each spawned process imports presidio,
 spaCy and torch (10-15 s here), which a smaller build does not win back."""
 TIMED_ITEMS = {"parse": "read", "validate": "validate", "redact": "redact", "minhash": "redact"}
+
 """The items each timed batch stage handled, by the tally stage that counts them."""
 
 
@@ -83,7 +87,8 @@ class PreparedBatch:
     exact_keys: list[str]
     signatures: np.ndarray
     rejects: list[RejectedRecord]
-    tally: StageTally
+    """The batch's dropped lines, in ``(source, line, stage)`` order."""
+    tally: Ledger
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -93,88 +98,88 @@ def _timed(seconds: dict[str, float], stage: str, start: float) -> float:
     return now
 
 
+def _parsed(raw: RawLine, acc: Accounting) -> LLMInteractionLog | None:
+    """The line's log, or None once its ``malformed`` (read) or ``schema_invalid`` (schema) drop is counted."""
+    parsed = parse_log_line(raw)
+    if not isinstance(parsed, RejectedRecord):
+        acc.check("read", KEEP)
+        acc.check("schema", KEEP)
+        return parsed
+    if parsed.kind == "malformed":
+        acc.check("read", (False, parsed.reason), lambda _: parsed)
+    else:
+        acc.check("read", KEEP)
+        acc.check("schema", (False, parsed.reason), lambda _: parsed)
+    return None
+
+
 def _parse_and_select(
-    lines: Sequence[RawLine], params: DatasetParams, deny_list: frozenset[str], tally: StageTally
-) -> tuple[list[ChatExample], list[RejectedRecord]]:
-    examples: list[ChatExample] = []
-    rejects: list[RejectedRecord] = []
-    for raw in lines:
-        tally.seen("read")
-        parsed = parse_log_line(raw)
-        if isinstance(parsed, RejectedRecord):
-            if parsed.kind != "malformed":
-                tally.seen("schema")
-            tally.drop("read" if parsed.kind == "malformed" else "schema", parsed.reason)
-            rejects.append(parsed)
-            continue
-        tally.seen("schema")
-        tally.seen("select")
-        keep, reason = select_log(parsed, params.select, deny_list, params.forget.user_hash_salt)
-        if not keep:
-            tally.drop("select", reason or "filtered")
-            rejects.append(
-                RejectedRecord(
-                    stage="select",
-                    kind="filtered",
-                    reason=reason or "filtered",
-                    source=raw.source,
-                    line=raw.line,
-                    request_id=parsed.request_id,
-                )
-            )
-            continue
-        examples.append(log_to_example(parsed, raw.source, raw.line, params))
-    return examples, rejects
-
-
-def _validate(
-    examples: Sequence[ChatExample], params: DatasetParams, tally: StageTally, rejects: list[RejectedRecord]
+    lines: Sequence[RawLine], params: DatasetParams, deny_list: frozenset[str], acc: Accounting
 ) -> list[ChatExample]:
+    examples: list[ChatExample] = []
+    for raw in lines:
+        parsed = _parsed(raw, acc)
+        if parsed is None:
+            continue
+        decision = select_log(parsed, params.select, deny_list, params.forget.user_hash_salt)
+        filtered = lambda reason, raw=raw, log=parsed: RejectedRecord(  # noqa: E731
+            stage="select", kind="filtered", reason=reason, source=raw.source, line=raw.line, request_id=log.request_id
+        )
+        if acc.check("select", decision, filtered):
+            examples.append(log_to_example(parsed, raw.source, raw.line, params))
+    return examples
+
+
+def _validate(examples: Sequence[ChatExample], params: DatasetParams, acc: Accounting) -> list[ChatExample]:
     kept: list[ChatExample] = []
     for example in examples:
-        tally.seen("validate")
         result = validate_example(example.to_openai(), example.lineage.line, params.validation, count_tokens)
-        if not result.valid:
-            tally.drop("validate", result.errors[0].code)
-            rejects.append(
-                RejectedRecord(
-                    stage="validate",
-                    kind="rejected",
-                    reason=result.errors[0].code,
-                    source=example.lineage.source,
-                    line=example.lineage.line,
-                    request_id=example.lineage.request_id,
-                    errors=[e.model_dump() for e in result.errors],
+        decision = (True, None) if result.valid else (False, result.errors[0].code)
+        invalid = lambda reason, e=example, r=result: RejectedRecord(  # noqa: E731
+            stage="validate",
+            kind="rejected",
+            reason=reason,
+            source=e.lineage.source,
+            line=e.lineage.line,
+            request_id=e.lineage.request_id,
+            errors=[issue.model_dump() for issue in r.errors],
+        )
+        if acc.check("validate", decision, invalid):
+            kept.append(
+                example.model_copy(
+                    update={"warnings": tuple(w.code for w in result.warnings), "token_count": result.token_count}
                 )
             )
-            continue
-        kept.append(
-            example.model_copy(
-                update={"warnings": tuple(w.code for w in result.warnings), "token_count": result.token_count}
-            )
-        )
     return kept
 
 
-def prepare_lines(lines: Sequence[RawLine], params: DatasetParams, deny_list: frozenset[str]) -> PreparedBatch:
-    """Parse, select, validate and redact a batch of log lines, then key and sign each example.
+def prepare_lines(
+    lines: Sequence[RawLine],
+    params: DatasetParams,
+    deny_list: frozenset[str],
+    contamination: ContaminationIndex | None = None,
+) -> PreparedBatch:
+    """Parse, select, validate and redact a batch of log lines, key and sign each example, drop eval copies.
 
     Args:
         lines: Decoded log lines.
         params: The dataset params.
         deny_list: Salted hashes of forgotten users.
+        contamination: The evaluation sets' index; an example copying an item is dropped
+            (stage ``decontaminate``, reason ``contaminates_<set>``).
 
     Returns:
         The redacted examples with their exact keys and MinHash signatures (of ``dedupe_text``),
         every dropped line as a record, the stage tally and the seconds each stage took.
     """
-    tally, seconds = StageTally(), {}
+    rejects: list[RejectedRecord] = []
+    acc, seconds = Accounting(Ledger(), rejects.append), {}
     start = time.perf_counter()
-    examples, rejects = _parse_and_select(lines, params, deny_list, tally)
+    examples = _parse_and_select(lines, params, deny_list, acc)
     start = _timed(seconds, "parse", start)
-    valid = _validate(examples, params, tally, rejects)
+    valid = _validate(examples, params, acc)
     start = _timed(seconds, "validate", start)
-    tally.seen("redact", len(valid))
+    acc.ledger.seen("redact", len(valid))
     # parallelism comes from the task runner: one process a batch (redact serialises threads itself)
     redacted = redact_lib.redact_examples(valid, params.redact.model_copy(update={"workers": 1})).examples
     start = _timed(seconds, "redact", start)
@@ -182,8 +187,34 @@ def prepare_lines(lines: Sequence[RawLine], params: DatasetParams, deny_list: fr
     texts = [dedupe_text(e, p.include_system) for e in redacted]
     signatures = minhash_signatures(texts, p.num_perm, p.shingle_size, workers=1)
     keys = [exact_key(t) for t in texts]
+    if contamination is not None:
+        redacted, keys, signatures = _decontaminate(redacted, keys, signatures, contamination, acc)
     _timed(seconds, "minhash", start)
-    return PreparedBatch(redacted, keys, signatures, rejects, tally, seconds)
+    rejects.sort(key=reject_order)
+    return PreparedBatch(redacted, keys, signatures, rejects, acc.ledger, seconds)
+
+
+def _decontaminate(
+    examples: list[ChatExample], keys: list[str], signatures: np.ndarray, index: ContaminationIndex, acc: Accounting
+) -> tuple[list[ChatExample], list[str], np.ndarray]:
+    """The examples (with their keys and signatures) that copy no evaluation item; the others counted and sunk."""
+    decisions = index.decide_all(examples, keys, signatures)
+    kept: list[int] = []
+    for i, (example, decision) in enumerate(zip(examples, decisions, strict=True)):
+        copied = lambda reason, e=example: RejectedRecord(  # noqa: E731
+            stage="decontaminate",
+            kind="duplicate",
+            reason=reason,
+            source=e.lineage.source,
+            line=e.lineage.line,
+            request_id=e.lineage.request_id,
+            example_id=e.example_id,
+        )
+        if acc.check("decontaminate", decision, copied):
+            kept.append(i)
+    if len(kept) == len(examples):
+        return examples, keys, signatures
+    return [examples[i] for i in kept], [keys[i] for i in kept], signatures[kept]
 
 
 class BatchFailed(RuntimeError):
@@ -191,7 +222,12 @@ class BatchFailed(RuntimeError):
 
 
 @task(name="prepare-log-batch", cache_policy=NO_CACHE, persist_result=False)
-def prepare_batch(lines: list[RawLine], params: DatasetParams, deny_list: frozenset[str]) -> PreparedBatch:
+def prepare_batch(
+    lines: list[RawLine],
+    params: DatasetParams,
+    deny_list: frozenset[str],
+    contamination: ContaminationIndex | None = None,
+) -> PreparedBatch:
     """The heavy per-record work for one batch (see ``prepare_lines``), on the flow's task runner.
 
     Raises:
@@ -200,7 +236,7 @@ def prepare_batch(lines: list[RawLine], params: DatasetParams, deny_list: frozen
             keeps a failed task's message and traceback.
     """
     try:
-        return prepare_lines(lines, params, deny_list)
+        return prepare_lines(lines, params, deny_list, contamination)
     except Exception as error:  # noqa: BLE001 - re-raised without its text, which may hold personal data
         first, last = lines[0], lines[-1]
         raise BatchFailed(
@@ -214,28 +250,25 @@ def failed_batches_error(failures: Sequence[str]) -> RuntimeError:
     return RuntimeError(f"{len(failures)} batch(es) of log lines failed, nothing was published: {shown}")
 
 
-def absorb(
-    prepared: PreparedBatch, store: ExampleStore, tally: StageTally, rejects: list[RejectedRecord], clock: StageClock
-) -> None:
-    """Add a prepared batch to the build: examples to the store, counts, rejects and stage seconds."""
+def absorb(prepared: PreparedBatch, store: ExampleStore, tally: Ledger, rejects: BuildRejects, clock: StageClock) -> None:
+    """Add a prepared batch to the build: examples to the store, counts, rejects (streamed) and stage seconds."""
     store.add(prepared.examples, prepared.exact_keys, prepared.signatures)
     tally.merge(prepared.tally)
-    rejects.extend(prepared.rejects)
+    rejects.batches.write_all(prepared.rejects)
     for stage, seconds in prepared.seconds.items():
         clock.add(stage, seconds, prepared.tally.totals[TIMED_ITEMS[stage]])
 
 
 def line_batches(
-    files: Sequence[Path], logs_dir: Path, size: int, tally: StageTally, rejects: list[RejectedRecord]
+    files: Sequence[Path], logs_dir: Path, size: int, tally: Ledger, rejects: BuildRejects
 ) -> Iterator[list[RawLine]]:
-    """Decoded lines of every file in order, ``size`` a batch; undecodable lines go to ``rejects``."""
+    """Decoded lines of every file in order, ``size`` a batch; undecodable lines are counted and streamed."""
+    acc = Accounting(tally, rejects.lines.write)
     batch: list[RawLine] = []
     for path in files:
         for raw in iter_raw_lines(path, logs_dir):
             if isinstance(raw, RejectedRecord):
-                tally.seen("read")
-                tally.drop("read", raw.reason)
-                rejects.append(raw)
+                acc.check("read", (False, raw.reason), lambda _, raw=raw: raw)
                 continue
             batch.append(raw)
             if len(batch) >= size:
@@ -251,12 +284,18 @@ class Selection:
 
     kept: list[int]
     splits: list[SplitName]
-    duplicates: list[RejectedRecord]
+    dropped: dict[int, str]
+    """Store index -> dedupe reason of every duplicate, in store order."""
     clusters: list[DedupeCluster]
     split_report: SplitReport
     leakage: LeakageReport
-    tally: StageTally = field(default_factory=StageTally)
+    tally: Ledger = field(default_factory=Ledger)
     """The dedupe stage's counts, to merge into the build's tally."""
+
+    def duplicate_records(self, store: ExampleStore) -> Iterator[RejectedRecord]:
+        """A ``duplicate`` record for each dropped example, in store (input) order."""
+        for i, reason in self.dropped.items():
+            yield store.rejected(i, "dedupe", reason)
 
 
 @task(name="dedupe-and-split", cache_policy=NO_CACHE, persist_result=False)
@@ -268,12 +307,11 @@ def dedupe_and_split(store: ExampleStore, params: DatasetParams) -> Selection:
     """
     p = params.dedupe
     outcome = deduplicate_signed(store.exact_keys, store.signatures, store.rank, p.threshold)
-    tally = StageTally()
-    tally.seen("dedupe", len(store))
-    duplicates = []
-    for i, reason in sorted(outcome.dropped.items()):
-        tally.drop("dedupe", reason)
-        duplicates.append(store.rejected(i, "dedupe", reason))
+    acc = Accounting(Ledger())
+    dropped = dict(sorted(outcome.dropped.items()))
+    acc.ledger.seen("dedupe", len(store))
+    for i, reason in dropped.items():
+        acc.dropped("dedupe", reason, store.rejected(i, "dedupe", reason))
 
     def ref(i: int) -> str:
         source, line, _ = store.lineages[i]
@@ -291,7 +329,7 @@ def dedupe_and_split(store: ExampleStore, params: DatasetParams) -> Selection:
     leakage = check_leakage_signed(store.signatures[kept], splits, [store.example_ids[i] for i in kept], p.threshold)
     if not leakage.clean:
         raise ValueError(f"{len(leakage.cross_split_pairs)} near-duplicate pairs straddle splits")
-    return Selection(kept, splits, duplicates, clusters, report, leakage, tally)
+    return Selection(kept, splits, dropped, clusters, report, leakage, acc.ledger)
 
 
 @dataclass
@@ -309,10 +347,11 @@ def write_dataset(
     params: DatasetParams,
     store: ExampleStore,
     selection: Selection,
-    rejects: list[RejectedRecord],
+    rejects: BuildRejects,
     reports: list[StageReport],
     sources: list[SourceFile],
     input_lines: int,
+    contamination: ContaminationIndex | None = None,
 ) -> BuildResult:
     """Write the dataset folder atomically (the store's spool sits in its staging folder).
 
@@ -329,19 +368,19 @@ def write_dataset(
     for split in SPLITS:
         by_split[split].sort(key=lambda i: store.example_ids[i])
         write_lib.write_split(staging, split, store.read(by_split[split]))
-    everything = [*rejects, *selection.duplicates]
-    write_lib.write_rejects(staging, everything)
+    rejects.duplicates.write_all(selection.duplicate_records(store))
+    rejects.publish(staging)
     lineage = sorted((store.example_ids[i], s, i) for s in SPLITS for i in by_split[s])
     write_lib.write_jsonl(
         staging / "lineage.jsonl",
         ({"example_id": e, "split": s, **store.lineage(i).model_dump()} for e, s, i in lineage),
     )
     write_lib.write_jsonl(staging / "clusters.jsonl", (c.model_dump() for c in selection.clusters))
-    kinds = Counter(r.kind for r in everything)
+    kinds: Counter[str] = Counter()
     reasons: dict[str, dict[str, int]] = {}
-    for r in everything:
-        reasons.setdefault(r.kind, {}).setdefault(r.reason, 0)
-        reasons[r.kind][r.reason] += 1
+    for (kind, reason), n in rejects.kinds.items():
+        kinds[kind] += n
+        reasons.setdefault(kind, {})[reason] = n
     store.close()  # the spool must not be published
     files = write_lib.split_files(staging)
     lengths = {s: sorted(store.token_counts[i] for i in by_split[s]) for s in SPLITS}
@@ -371,6 +410,7 @@ def write_dataset(
         sources=sources,
         files=files,
         user_hashes=kept_users,
+        contamination=describe(contamination) if contamination is not None else {},
     )
     if not manifest.counts.balanced:
         raise ValueError(f"accounting does not balance: {manifest.counts}")
@@ -421,3 +461,8 @@ def push_dataset(repo_root: Path, remote: str | None) -> bool:
 def load_deny_list(params: DatasetParams) -> frozenset[str]:
     """The deny-list of forgotten users named in the params."""
     return read_deny_list(Path(params.forget.deny_list))
+
+
+def load_contamination(params: DatasetParams) -> ContaminationIndex:
+    """The evaluation sets' index (``dataset.decontaminate``), read once a build and passed to every batch."""
+    return load_index(params)

@@ -11,11 +11,14 @@ and no content is valid.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from schemas.dataset import ValidationIssue, ValidationResult
 from schemas.params import ValidateParams
+from tasks.common.accounting import KEEP, Accounting
+from tasks.common.jsonl import read_objects
 
 RECOGNIZED_KEYS = frozenset({"role", "content", "name", "function_call", "tool_calls", "tool_call_id", "weight"})
 RECOGNIZED_ROLES = frozenset({"system", "user", "assistant", "function", "tool", "developer"})
@@ -114,3 +117,26 @@ def validate_example(example: Any, line: int, params: ValidateParams, count_toke
     return ValidationResult(
         line=line, valid=not quality_errors, errors=quality_errors, warnings=warnings, token_count=tokens
     )
+
+
+def validate_jsonl(
+    path: Path, params: ValidateParams, count_tokens: TokenCounter, acc: Accounting
+) -> Iterator[dict[str, Any]]:
+    """One verdict (``line / valid / errors / warnings``) per line of a chat JSONL file, counted in ``acc``.
+
+    A line that is not JSON is invalid with the code ``empty_line`` or ``invalid_json``; every
+    invalid line is counted (stage ``validate``) under its first error code.
+    """
+    for row in read_objects(path):
+        if row.error in ("empty_line", "invalid_json"):
+            verdict = {
+                "line": row.line,
+                "valid": False,
+                "errors": [{"code": row.error, "message": "not a JSON object"}],
+                "warnings": [],
+            }
+        else:
+            result = validate_example(row.value, row.line, params, count_tokens)
+            verdict = result.model_dump(include={"line", "valid", "errors", "warnings"})
+        acc.check("validate", KEEP if verdict["valid"] else (False, verdict["errors"][0]["code"]))
+        yield verdict

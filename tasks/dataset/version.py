@@ -25,9 +25,14 @@ CODE_FILES = [
     "schemas/logs.py",
     "schemas/params.py",
     "schemas/timing.py",
+    "tasks/common/accounting.py",
     "tasks/common/clock.py",
     "tasks/common/models.py",
+    "tasks/common/jsonl.py",
     "tasks/common/runners.py",
+    "tasks/pii/fields.py",
+    "tasks/pii/redact.py",
+    "tools/synthetic_logs.py",
 ]
 """Code the stage depends on besides ``tasks/dataset/*.py`` (files, not folders: ``__pycache__``
 written during a run would otherwise change a folder dep and make the next ``dvc repro`` rerun)."""

@@ -17,7 +17,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from schemas.dataset import SPLITS, ChatExample, RejectedRecord
+from schemas.dataset import SPLITS, ChatExample
 
 MESSAGE_TYPE = pa.struct(
     [
@@ -115,12 +115,6 @@ def write_split(folder: Path, split: str, examples: Iterable[ChatExample]) -> in
         if rows or not written:
             parquet.write_table(pa.Table.from_pylist(rows, schema=PARQUET_SCHEMA))
     return written
-
-
-def write_rejects(folder: Path, rejects: Iterable[RejectedRecord]) -> None:
-    """``rejects.jsonl``: every dropped line with its kind, reason and pydantic errors, by file and line."""
-    ordered = sorted(rejects, key=lambda r: (r.source, r.line, r.stage))
-    write_jsonl(folder / "rejects.jsonl", (r.model_dump(mode="json", exclude_none=True) for r in ordered))
 
 
 def split_files(folder: Path) -> dict[str, str]:

@@ -17,9 +17,8 @@ from schemas.gate import GateResult
 from schemas.params import GateParams, IndexParams, RedactParams, ServingParams
 from tasks.serving.gate import run_gate
 from tasks.serving.invalidate import invalidate_corpus
-from tasks.serving.regression import build_regression_set, write_regression_set
+from tasks.serving.regression import regression_set_from_folder
 from tasks.serving.store import open_store
-from tasks.serving.warm import read_logs
 
 
 @task(name="retrieval-gate", cache_policy=NO_CACHE)
@@ -52,7 +51,5 @@ def build_regression_sets(logs_dir: str, serving: ServingParams, redact: RedactP
     folder = Path(logs_dir)
     if not folder.is_dir():
         raise FileNotFoundError(f"logs folder not found: {folder}")
-    cases, retrieval, counts, strata = build_regression_set(list(read_logs(folder)), serving, redact)
-    out = Path(serving.regression.out_root) / serving.regression.name
-    manifest = write_regression_set(out, cases, retrieval, counts, strata, serving, datetime.now(timezone.utc))
+    _, manifest = regression_set_from_folder(folder, serving, redact, datetime.now(timezone.utc))
     return dict(manifest.counts)

@@ -4,7 +4,9 @@ A case comes from a deterministic, positively rated call (``warm_decision``); it
 PII-redacted with the dataset flow's redaction, exact duplicates (normalised text, as the dataset
 dedupe does) are dropped, and each ``(category, template)`` stratum keeps at most
 ``max_per_stratum`` cases (the lowest ids: stable across rebuilds). A retrieval case comes from a
-positively rated call that has a retrieval query and retrieved documents.
+positively rated call that has a retrieval query and retrieved documents. Every drop (an
+unreadable line, a call not worth a case, a duplicate, a case over its stratum's cap) is counted
+by the shared accounting (``tasks.common.accounting``): ``total == kept + sum(dropped_*)``.
 """
 
 from __future__ import annotations
@@ -21,10 +23,13 @@ from schemas.logs import LLMInteractionLog
 from schemas.params import RedactParams, ServingParams
 from tasks.dataset.dedupe import exact_key
 from tasks.pii.redact import redact_strings
-from tasks.serving.warm import log_documents, warm_decision
+from tasks.common.accounting import KEEP, Accounting
+from tasks.serving.warm import READ_STAGE, log_documents, read_logs, warm_decision
 from tasks.ingest.versions import atomic_write_text
 
 UNLABELLED = "unlabelled"
+REGRESSION_STAGES = (READ_STAGE, "select", "dedupe", "stratum")
+"""The stages in order: lines -> valid logs -> cacheable calls -> distinct cases -> capped cases."""
 
 
 def log_messages(log: LLMInteractionLog) -> list[dict[str, str]]:
@@ -51,16 +56,36 @@ def redact_cases(logs: Sequence[LLMInteractionLog], redact: RedactParams) -> tup
     return cases, pii
 
 
-def stratify(cases: Sequence[RegressionCase], cap: int) -> tuple[list[RegressionCase], Counter[str]]:
-    """Deduplicate by id, then keep the ``cap`` lowest ids of each (category, template) stratum."""
-    unique = {case.id: case for case in reversed(cases)}  # the first occurrence wins
-    kept: list[RegressionCase] = []
+def _dropped_case(case: RegressionCase, stage: str, reason: str) -> dict[str, str]:
+    return {"stage": stage, "reason": reason, "case_id": case.id, "request_id": case.source_request_id or ""}
+
+
+def stratify(
+    cases: Sequence[RegressionCase], cap: int, acc: Accounting | None = None
+) -> tuple[list[RegressionCase], Counter[str]]:
+    """Deduplicate by id (stage ``dedupe``), then keep the ``cap`` lowest ids of each (category, template)
+    stratum (stage ``stratum``); every drop counted in ``acc``."""
+    acc = acc if acc is not None else Accounting()
+    seen: set[str] = set()
+
+    def first_of_id(case: RegressionCase) -> tuple[bool, str | None]:
+        if case.id in seen:
+            return False, "duplicate"
+        seen.add(case.id)
+        return KEEP
+
+    unique = list(acc.filter("dedupe", cases, first_of_id, lambda c, r: _dropped_case(c, "dedupe", r)))
     strata: Counter[str] = Counter()
-    for case in sorted(unique.values(), key=lambda c: (c.category, c.prompt_template_id, c.id)):
+
+    def under_cap(case: RegressionCase) -> tuple[bool, str | None]:
         stratum = f"{case.category}/{case.prompt_template_id}"
-        if strata[stratum] < cap:
-            strata[stratum] += 1
-            kept.append(case)
+        if strata[stratum] >= cap:
+            return False, "stratum_cap"
+        strata[stratum] += 1
+        return KEEP
+
+    ordered = sorted(unique, key=lambda c: (c.category, c.prompt_template_id, c.id))
+    kept = list(acc.filter("stratum", ordered, under_cap, lambda c, r: _dropped_case(c, "stratum", r)))
     return kept, strata
 
 
@@ -77,22 +102,27 @@ def retrieval_cases(logs: Sequence[LLMInteractionLog], params: ServingParams, re
     return list(unique.values())
 
 
-def build_regression_set(logs: Sequence[LLMInteractionLog], params: ServingParams, redact: RedactParams):
-    """Cases, retrieval cases and ``total / kept / dropped_<reason>`` counts for a set of logs."""
-    counts: Counter[str] = Counter(total=len(logs))
-    selected = []
-    for log in logs:
-        keep, reason = warm_decision(log, params.cache.positive_feedback)
-        if keep:
-            selected.append(log)
-        else:
-            counts[f"dropped_{reason}"] += 1
+def build_regression_set(
+    logs: Sequence[LLMInteractionLog], params: ServingParams, redact: RedactParams, acc: Accounting | None = None
+):
+    """Cases, retrieval cases, ``total / kept / dropped_<reason> / pii_<entity>`` counts and strata.
+
+    Args:
+        logs: Validated logs in input order.
+        params: Serving params (positive feedback, the regression section).
+        redact: The dataset flow's redaction params.
+        acc: The accounting (the one ``read_logs`` counted into, so bad lines are in the totals).
+    """
+    acc = acc if acc is not None else Accounting()
+    positive = params.cache.positive_feedback
+    selected = list(acc.filter(
+        "select", logs, lambda log: warm_decision(log, positive),
+        lambda log, reason: {"stage": "select", "reason": reason, "request_id": log.request_id},
+    ))
     cases, pii = redact_cases(selected, redact)
-    kept, strata = stratify(cases, params.regression.max_per_stratum)
-    counts["dropped_duplicate"] = len(cases) - len({case.id for case in cases})
-    counts["dropped_stratum_cap"] = len({case.id for case in cases}) - len(kept)
+    kept, strata = stratify(cases, params.regression.max_per_stratum, acc)
+    counts: Counter[str] = Counter(acc.ledger.flat_over(REGRESSION_STAGES))
     counts.update({f"pii_{entity}": n for entity, n in pii.items()})
-    counts["kept"] = len(kept)
     retrieval = retrieval_cases(logs, params, redact)
     counts["retrieval_cases"] = len(retrieval)
     return kept, retrieval, counts, strata
@@ -114,3 +144,18 @@ def write_regression_set(folder: Path, cases: Sequence[RegressionCase], retrieva
     )
     atomic_write_text(folder / "manifest.json", manifest.model_dump_json(indent=2))
     return manifest
+
+
+def regression_set_from_folder(
+    logs_dir: Path, params: ServingParams, redact: RedactParams, now: datetime, acc: Accounting | None = None
+) -> tuple[Path, RegressionManifest]:
+    """Read every line of ``logs_dir`` (unreadable ones counted), build and write the regression sets.
+
+    Returns:
+        The set's folder (``out_root/name``) and its manifest.
+    """
+    acc = acc if acc is not None else Accounting()
+    logs = list(read_logs(logs_dir, acc))
+    cases, retrieval, counts, strata = build_regression_set(logs, params, redact, acc)
+    out = Path(params.regression.out_root) / params.regression.name
+    return out, write_regression_set(out, cases, retrieval, counts, strata, params, now)

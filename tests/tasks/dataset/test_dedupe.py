@@ -71,11 +71,12 @@ def _example(reply: str, line: int, score: float | None, minutes: int) -> ChatEx
     )
 
 
-def _dedupe(examples: list[ChatExample], folder: Path) -> tuple[list[int], Selection, StageReport]:
-    """Lines kept by the flow's dedupe-and-split task, its selection and the dedupe stage report."""
+def _dedupe(examples: list[ChatExample], folder: Path) -> tuple[list[int], Selection, StageReport, list]:
+    """Lines kept by the flow's dedupe-and-split task, its selection, the dedupe report and its records."""
     with store_of(examples, folder, DatasetParams()) as store:
         selection = dedupe_and_split.fn(store, DatasetParams())
-        return [store.lineages[i][1] for i in selection.kept], selection, selection.tally.reports()[-1]
+        records = list(selection.duplicate_records(store))
+        return [store.lineages[i][1] for i in selection.kept], selection, selection.tally.reports()[-1], records
 
 
 def test_keep_policy_highest_quality_then_newest(tmp_path: Path) -> None:
@@ -85,9 +86,9 @@ def test_keep_policy_highest_quality_then_newest(tmp_path: Path) -> None:
         _example(BASE, 3, 0.9, 5),
         _example(OTHER, 4, None, 0),
     ]
-    kept, selection, report = _dedupe(examples, tmp_path)
+    kept, selection, report, records = _dedupe(examples, tmp_path)
     assert kept == [3, 4]
-    assert {r.line: r.reason for r in selection.duplicates} == {1: "exact_duplicate", 2: "exact_duplicate"}
+    assert {r.line: r.reason for r in records} == {1: "exact_duplicate", 2: "exact_duplicate"}
     assert selection.clusters[0].kept == "a.jsonl:3"
     assert report.as_flat() == {"total": 4, "kept": 2, "dropped_exact_duplicate": 2}
 
@@ -95,7 +96,7 @@ def test_keep_policy_highest_quality_then_newest(tmp_path: Path) -> None:
 def test_shared_system_prompt_does_not_make_duplicates(tmp_path: Path) -> None:
     """Regression: with the long shared system prompt compared, distinct replies looked like near duplicates."""
     examples = [_example(BASE, 1, 0.5, 0), _example(OTHER, 2, 0.5, 0)]
-    kept, _, _ = _dedupe(examples, tmp_path)
+    kept, _, _, _ = _dedupe(examples, tmp_path)
     assert kept == [1, 2]
 
 

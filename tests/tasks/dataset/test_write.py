@@ -10,6 +10,7 @@ import pytest
 
 from schemas.dataset import ChatExample, ChatMessage, Lineage, RejectedRecord
 from schemas.params import DatasetParams
+from tasks.dataset.collect import BuildRejects
 from tasks.dataset.prefect_tasks import dedupe_and_split, write_dataset
 from tasks.dataset.write import staging_dir
 from tests.documents import folder_bytes
@@ -37,9 +38,11 @@ def _example(n: int) -> ChatExample:
 def _write(out: Path, input_lines: int):
     """Three distinct examples through the store, dedupe-and-split and the writer; one malformed line."""
     reject = RejectedRecord(stage="read", kind="malformed", reason="empty_line", source="a.jsonl", line=4)
-    with store_of([_example(n) for n in (1, 2, 3)], staging_dir(out), PARAMS) as store:
+    staging = staging_dir(out)
+    with BuildRejects(staging) as rejects, store_of([_example(n) for n in (1, 2, 3)], staging, PARAMS) as store:
+        rejects.lines.write(reject)
         selection = dedupe_and_split.fn(store, PARAMS)
-        return write_dataset.fn(out, PARAMS, store, selection, [reject], selection.tally.reports(), [], input_lines)
+        return write_dataset.fn(out, PARAMS, store, selection, rejects, selection.tally.reports(), [], input_lines)
 
 
 def test_writes_are_byte_identical(tmp_path: Path) -> None:

@@ -43,3 +43,16 @@ def test_warm_set_keeps_only_deterministic_positive_calls_redacted():
     assert "jane.doe@example.com" not in first.response and "Jane Doe" not in first.response
     assert "<EMAIL_ADDRESS_1>" in first.response
     assert by_request["r5"].response == "No personal data here, just steps."
+
+
+def test_unreadable_lines_are_counted_not_skipped(tmp_path):
+    """Regression: ``read_logs`` skipped bad lines without counting them, so totals hid lost lines."""
+    from tasks.serving.warm import warm_set_from_folder
+
+    good = log("r1").model_dump_json()
+    broken = json.loads(good) | {"request_id": "r2", "temperature": "hot"}
+    (tmp_path / "a.jsonl").write_text(f"{good}\n{{not json\n\n{json.dumps(broken)}\n")
+    warm = warm_set_from_folder(tmp_path, ServingParams(), RedactParams(), NOW)
+    assert warm.counts["total"] == 4 and warm.counts["kept"] == 1
+    assert warm.counts["dropped_invalid_json"] == 1 and warm.counts["dropped_empty_line"] == 1
+    assert warm.counts["dropped_schema_invalid"] == 1
