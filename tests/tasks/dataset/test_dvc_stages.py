@@ -159,13 +159,17 @@ def test_a_param_change_reruns_only_the_stages_that_read_it(dvc_repo: Path) -> N
     original = params_file.read_text()
 
     def status_after(key: str, value: object) -> dict:
-        """``dvc status --json`` with the dotted ``key`` of params.yaml set to ``value``."""
+        """``dvc status --json`` with the dotted ``key`` of params.yaml set to ``value`` (added if absent)."""
         document = yaml.safe_load(original)
         *parents, leaf = key.split(".")
         section = document
         for name in parents:
+            if section.get(name) is None:
+                section[name] = {}
             section = section[name]
-        assert section[leaf] != value
+            if not isinstance(section, dict):
+                raise AssertionError(f"{key}: {name} is not a section")
+        assert section.get(leaf) != value
         section[leaf] = value
         params_file.write_text(yaml.safe_dump(document, sort_keys=False))
         try:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import typer
 from typer.testing import CliRunner
 
-from cli.dataset import register
+from cli.app import make_app
+from cli.dataset import COMMANDS
 from tasks.dataset.similarity import containment_pairs, deduplicate_methods, per_method
 
 LONG = (
@@ -42,8 +42,7 @@ def test_dedupe_command_method_switch(tmp_path: Path) -> None:
     src = tmp_path / "in.jsonl"
     rows = [{"t": LONG}, {"t": EXCERPT}, {"t": SAME_TOPIC}, {"t": LONG}]
     src.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    app = typer.Typer()
-    register(app)
+    app = make_app(COMMANDS)
 
     def run(method: str) -> list[dict]:
         out = tmp_path / f"{method}.jsonl"
