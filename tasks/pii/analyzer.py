@@ -9,10 +9,15 @@ from presidio_analyzer import AnalyzerEngine
 from tasks.pii.engine import LANGUAGE, build_nlp_engine
 from tasks.pii.recognizers import (
     CapitalisedNameRecognizer,
+    CuedNameRecognizer,
+    GroupedPhoneRecognizer,
+    LuhnCardRecognizer,
     OfflineEmailRecognizer,
+    id_number_recognizer,
     international_phone_recognizer,
     introduced_name_recognizer,
     street_address_recognizer,
+    user_handle_recognizer,
 )
 
 
@@ -37,6 +42,14 @@ def build_analyzer(skip_parser: bool = True, extra_recognizers: bool = True) -> 
         registry.add_recognizer(international_phone_recognizer())
         registry.add_recognizer(introduced_name_recognizer())
         registry.add_recognizer(CapitalisedNameRecognizer(nlp_engine.nlp[LANGUAGE]))
+        for recognizer in (
+            CuedNameRecognizer(),
+            user_handle_recognizer(),
+            id_number_recognizer(),
+            LuhnCardRecognizer(),
+            GroupedPhoneRecognizer(),
+        ):
+            registry.add_recognizer(recognizer)
     return analyzer
 
 
