@@ -182,11 +182,12 @@ def plain_presidio() -> Callable[[list[str]], list[str]]:
     return run
 
 
-def ours(extra_entities: Sequence[str] = ()) -> Callable[[list[str]], list[str]]:
+def ours(extra_entities: Sequence[str] = (), drop_entities: Sequence[str] = ()) -> Callable[[list[str]], list[str]]:
     from tasks.pii.redact import redact_strings
 
     params = RedactParams()
-    params = params.model_copy(update={"entities": [*params.entities, *extra_entities]})
+    entities = [e for e in params.entities if e not in drop_entities]
+    params = params.model_copy(update={"entities": [*entities, *extra_entities]})
 
     def run(texts: list[str]) -> list[str]:
         return redact_strings(texts, params)[0]
@@ -199,11 +200,12 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="first N texts of each set")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--extra-entities", nargs="*", default=[], help="entities added to ours, to measure")
+    parser.add_argument("--drop-entities", nargs="*", default=[], help="entities removed from ours, to measure")
     parser.add_argument("--skip-plain", action="store_true", help="ours only (no plain presidio, no throughput)")
     args = parser.parse_args()
     sets = load_sets(args.limit)
     report: dict = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "load_before": os.getloadavg()}
-    redactors = {"ours": ours(args.extra_entities)}
+    redactors = {"ours": ours(args.extra_entities, args.drop_entities)}
     if not args.skip_plain:
         redactors["plain_presidio"] = plain_presidio()
     for name, redact in redactors.items():
