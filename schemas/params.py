@@ -153,9 +153,9 @@ class RedactParams(StageParams):
     entities: list[str] = Field(
         default_factory=lambda: [
             "PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "STREET_ADDRESS", "CREDIT_CARD", "IBAN_CODE",
-            "IP_ADDRESS", "US_SSN", "URL",
+            "IP_ADDRESS", "US_SSN", "URL", "US_DRIVER_LICENSE", "ID_NUMBER",
         ],
-        description="presidio entity types to redact (STREET_ADDRESS is ours).",
+        description="presidio entity types to redact (STREET_ADDRESS and ID_NUMBER are ours).",
     )
     score_threshold: float = Field(0.4, ge=0, le=1, description="Findings below this score are ignored.")
     batch_size: int = Field(64, ge=1, description="Texts per spaCy nlp.pipe batch.")

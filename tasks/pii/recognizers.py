@@ -1,0 +1,246 @@
+"""Our recognizers: offline email validation and the gaps of presidio's defaults on real text."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
+from presidio_analyzer.predefined_recognizers import EmailRecognizer
+
+from tasks.pii.engine import LANGUAGE, OFFLINE_TLD, lemma_only_pipes
+
+
+class OfflineEmailRecognizer(EmailRecognizer):
+    """presidio's email recognizer, validating domains with tldextract's bundled suffix list."""
+
+    def validate_result(self, pattern_text: str) -> bool:
+        """True when the address has a registrable domain (no network)."""
+        return OFFLINE_TLD(pattern_text).fqdn != ""
+
+
+STREET_SUFFIXES = (
+    "street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|terrace|"
+    "close|crescent|square|sq|parkway|pkwy|highway|hwy|alley|row|gardens|strasse|straße"
+)
+
+
+def street_address_recognizer() -> PatternRecognizer:
+    """House number, one to four capitalised words and a street suffix, optionally unit, city, state, ZIP."""
+    pattern = (
+        r"\b\d{1,5}[A-Za-z]?\s+(?:[A-Z][\w'.-]*\s+){1,4}(?:" + STREET_SUFFIXES + r")\b\.?"
+        r"(?:,?\s+(?:apt|apartment|suite|unit|flat|#)\.?\s*\w{1,5})?"
+        r"(?:,\s*[A-Z][a-z]+(?:\s[A-Z][a-z]+)?)?(?:,\s*[A-Z]{2}\s+\d{5}(?:-\d{4})?)?"
+    )
+    return PatternRecognizer(
+        supported_entity="STREET_ADDRESS",
+        name="StreetAddressRecognizer",
+        patterns=[Pattern("street address", pattern, 0.6)],
+        context=["address", "live", "lives", "ship", "deliver", "street", "located"],
+    )
+
+
+def international_phone_recognizer() -> PatternRecognizer:
+    """Numbers with a ``+`` country code and digit groups, and ``(NNN) NNN-NNNN`` whatever the area code."""
+    return PatternRecognizer(
+        supported_entity="PHONE_NUMBER",
+        name="InternationalPhoneRecognizer",
+        patterns=[
+            Pattern("intl phone", r"(?<![\w+])\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,6}(?![\w])", 0.7),
+            Pattern("north american phone", r"(?<![\w(])\(\d{3}\)[ ]?\d{3}[-. ]\d{4}\b", 0.6),
+        ],
+        context=["phone", "call", "mobile", "tel", "whatsapp", "number"],
+    )
+
+
+def introduced_name_recognizer() -> PatternRecognizer:
+    """Two or three capitalised words right after an introduction ("my name is", "spoke with", "regards,")."""
+    cue = r"(?i:my name is|name's|i am|i'm|this is|spoke with|talked to|regards,|thanks,|cheers,|sincerely,)"
+    # presidio compiles with the ``regex`` module: variable-length look-behind and scoped flags work.
+    pattern = r"(?<=\b" + cue + r"\s{1,3})(?-i:[A-Z][a-z]+(?:[ -][A-Z][a-z]+){1,2})\b"
+    return PatternRecognizer(
+        supported_entity="PERSON",
+        name="IntroducedNameRecognizer",
+        patterns=[Pattern("introduced name", pattern, 0.6)],
+    )
+
+
+class CapitalisedNameRecognizer(EntityRecognizer):
+    """Names written in capitals (``JOHN SMITH``), which spaCy's small model does not tag.
+
+    Runs of two or three all-capital words are title-cased in a copy of the text (same length,
+    so offsets hold) and spaCy's NER is run on that copy (the components the entities depend on,
+    not the lemma-only ones); a PERSON inside a run is reported.
+    """
+
+    _RUN = re.compile(r"\b[A-Z][A-Z'-]+(?:\s+[A-Z][A-Z'-]+){1,2}\b")
+
+    def __init__(self, nlp) -> None:
+        self._nlp = nlp
+        self._primed: dict[str, list[tuple[str, int, int]]] = {}
+        super().__init__(supported_entities=["PERSON"], name="CapitalisedNameRecognizer", supported_language=LANGUAGE)
+
+    def load(self) -> None:
+        """Nothing to load: the spaCy pipeline is shared with the NLP engine."""
+
+    _LOWER_WORD = re.compile(r"\b[a-z][a-z'-]+\b")
+
+    def _cased(self, text: str) -> tuple[str, list[tuple[int, int]]]:
+        if not any(c.isupper() for c in text):  # an all-lower-case text: its content words capitalised
+            from spacy.lang.en.stop_words import STOP_WORDS
+
+            runs = [m.span() for m in self._LOWER_WORD.finditer(text) if m.group() not in STOP_WORDS]
+            cased = list(text)
+            for start, _ in runs:
+                cased[start] = text[start].upper()
+            return "".join(cased), runs
+        runs = [m.span() for m in self._RUN.finditer(text)]
+        cased = list(text)
+        for start, end in runs:
+            cased[start:end] = text[start:end].title()
+        return "".join(cased), runs
+
+    def prime(self, texts: Iterable[str], batch_size: int) -> None:
+        """Run spaCy over the title-cased copies of ``texts`` in ``nlp.pipe`` batches, for ``analyze``."""
+        copies = list(dict.fromkeys(c for c, runs in map(self._cased, texts) if runs))
+        docs = self._nlp.pipe(copies, batch_size=batch_size, disable=lemma_only_pipes(self._nlp))
+        for copy, doc in zip(copies, docs, strict=True):
+            self._primed[copy] = [(e.label_, e.start_char, e.end_char) for e in doc.ents]
+
+    def unprime(self) -> None:
+        """Forget what ``prime`` computed."""
+        self._primed.clear()
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        """PERSON findings inside runs of capitalised words."""
+        if "PERSON" not in entities:
+            return []
+        cased, runs = self._cased(text)
+        if not runs:
+            return []
+        ents = self._primed.get(cased)
+        if ents is None:
+            doc = self._nlp(cased, disable=lemma_only_pipes(self._nlp))
+            ents = [(e.label_, e.start_char, e.end_char) for e in doc.ents]
+        return [
+            RecognizerResult("PERSON", start, end, 0.7)
+            for label, start, end in ents
+            if label == "PERSON" and any(s <= start < e for s, e in runs)
+        ]
+
+
+
+
+NAME_WORD = r"\p{Lu}[\p{L}'’-]*"
+"""One capitalised word in any script with case (presidio compiles patterns with ``regex``: ``\\p{..}`` works)."""
+_NAME = r"(?-i:" + NAME_WORD + r"(?:[ ]" + NAME_WORD + r"){0,2})"
+"""presidio matches with IGNORECASE: the name part turns it off, the cues keep it."""
+_NAME_CUES = {
+    "greeting": r"(?i:hi|hello|hey|dear|hiya|thanks|thank you|goodbye|bye|welcome|congrats|congratulations)[ ,]{1,2}",
+    "field": r"(?i:name|first name|last name|surname|full name|given name|patient|client|employee|customer|"
+    r"complainant|applicant|contact|member|student|tenant|guest|attendee|witness|signed|attn)\s*:\s*",
+    "title": r"\b(?i:mr|mrs|ms|miss|mx|dr|prof|sir|dame|madam|mayor|mayoress|officer|judge|rev|capt)\.?[ ]",
+    "verb": r"\b(?i:directed by|written by|produced by|recorded by|reviewed by|compiled by|signed by|owned by|"
+    r"registered to|submitted by|assigned to|prepared by|approved by|created by|posted by|sent by|my name is|"
+    r"name's|call me|spoke with|talked to|speak with|spoke to|collaborate with|meeting with|sessions? with|"
+    r"workshop with|regards,|thanks,|cheers,|sincerely,|best,):?\s{1,3}",
+}
+COMMON_WORDS = frozenset(
+    "team all everyone everybody there guys folks world sir madam friends friend again you everyone's so for "
+    "and the this that team's mom mum dad today tomorrow please ok okay sure yes no great good morning evening "
+    "afternoon night customer client support sales admin user patient doctor nurse manager hey hello hi dear "
+    "male female gender marketing judge officer mister".split()
+)
+
+
+class CuedNameRecognizer(PatternRecognizer):
+    """One to three capitalised words after a cue that introduces a person.
+
+    Cues: a greeting ("Hello Sardagna,"), a form field ("Name: Müge", "Patient: Hadda"), a title
+    ("Mrs Contessi", "Dr. Baird"), a verb phrase ("directed by", "registered to", "my name is",
+    "regards,"), and a capitalised word opening the text before a comma ("Qiumei, good news").
+    A candidate whose first word is a stop word or a common salutation word ("Hi All") is dropped.
+    """
+
+    def __init__(self) -> None:
+        patterns = [
+            Pattern(f"name after {cue}", r"(?<=" + regex + r")" + _NAME + r"\b", 0.6) for cue, regex in _NAME_CUES.items()
+        ]
+        patterns.append(Pattern("vocative opening", r"(?:^|(?<=^<\w{1,3}>))(?-i:" + NAME_WORD + r")(?=,\s)", 0.5))
+        super().__init__(supported_entity="PERSON", name="CuedNameRecognizer", patterns=patterns)
+
+    def invalidate_result(self, pattern_text: str) -> bool:
+        """Drop a candidate opening with a stop word, a common word or an adverb."""
+        from spacy.lang.en.stop_words import STOP_WORDS
+
+        first = pattern_text.split()[0].casefold().strip("'’-")
+        return first in STOP_WORDS or first in COMMON_WORDS or first.endswith("ly") or len(first) < 2
+
+
+def user_handle_recognizer() -> PatternRecognizer:
+    """Social-media handles (``@name``, not inside an e-mail address): they identify a person."""
+    return PatternRecognizer(
+        supported_entity="PERSON",
+        name="UserHandleRecognizer",
+        patterns=[Pattern("user handle", r"(?<![\w@.])@[A-Za-z0-9_]{2,30}\b", 0.6)],
+    )
+
+
+def id_number_recognizer() -> PatternRecognizer:
+    """Record numbers: ``MRN-780498``, letters then six or more digits (``MED24535084``), long digit runs."""
+    return PatternRecognizer(
+        supported_entity="ID_NUMBER",
+        name="IdNumberRecognizer",
+        patterns=[
+            Pattern("medical record number", r"\b(?i:mrn)[-:# ]*\d{4,}\b", 0.8),
+            Pattern("prefixed id", r"\b[A-Z]{1,4}\d{6,}\b", 0.5),
+            Pattern("long digit run", r"(?<![\w.-])\d{9,}(?![\w.-])", 0.45),
+        ],
+    )
+
+
+def _luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
+
+
+class LuhnCardRecognizer(PatternRecognizer):
+    """13 to 19 digits (spaces or dashes between groups) that pass the Luhn check, whatever the prefix."""
+
+    def __init__(self) -> None:
+        pattern = r"(?<![\w.-])\d{4}(?:[ -]?\d{2,4}){2,4}(?:[ -]?\d{1,3})?(?![\w.-])"
+        super().__init__(
+            supported_entity="CREDIT_CARD", name="LuhnCardRecognizer", patterns=[Pattern("luhn card", pattern, 0.6)]
+        )
+
+    def validate_result(self, pattern_text: str) -> bool:
+        """True when the digits are 13-19 long and pass Luhn."""
+        digits = re.sub(r"\D", "", pattern_text)
+        return 13 <= len(digits) <= 19 and _luhn_ok(digits)
+
+
+class GroupedPhoneRecognizer(PatternRecognizer):
+    """Digit groups with separators, nine to fifteen digits in all (``035-143.6160``, ``00.76 17 65 84``).
+
+    Not a date (``2053-03-01``, too few digits) and not an IPv4 address (four dot groups of 1-3 digits).
+    """
+
+    def __init__(self) -> None:
+        pattern = r"(?<![\w.+-])\(?\d{2,5}\)?(?:[ .-]{1,2}\(?\d{2,5}\)?){2,5}(?![\w-]|\.\d)"
+        super().__init__(
+            supported_entity="PHONE_NUMBER",
+            name="GroupedPhoneRecognizer",
+            patterns=[Pattern("grouped phone", pattern, 0.5)],
+        )
+
+    def validate_result(self, pattern_text: str) -> bool:
+        """True for 9-15 digits that are not an IPv4 address."""
+        digits = re.sub(r"\D", "", pattern_text)
+        ipv4 = re.fullmatch(r"\d{1,3}(?:\.\d{1,3}){3}", pattern_text) is not None
+        return 9 <= len(digits) <= 15 and not ipv4
