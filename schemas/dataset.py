@@ -90,6 +90,13 @@ class RejectedRecord(_Record):
         """``file:line`` of the record."""
         return f"{self.source}:{self.line}"
 
+    @classmethod
+    def of_example(cls, example: ChatExample, stage: str, kind: str, reason: str, **extra: Any) -> RejectedRecord:
+        """The record for an example dropped by ``stage``, located by the example's lineage."""
+        lineage = example.lineage
+        return cls(stage=stage, kind=kind, reason=reason, source=lineage.source, line=lineage.line,  # type: ignore[arg-type]
+                   request_id=lineage.request_id, **extra)
+
 
 class ValidationIssue(_Record):
     """One finding of the chat-format validator."""

@@ -135,14 +135,8 @@ def _validate(examples: Sequence[ChatExample], params: DatasetParams, acc: Accou
     for example in examples:
         result = validate_example(example.to_openai(), example.lineage.line, params.validation, count_tokens)
         decision = (True, None) if result.valid else (False, result.errors[0].code)
-        invalid = lambda reason, e=example, r=result: RejectedRecord(  # noqa: E731
-            stage="validate",
-            kind="rejected",
-            reason=reason,
-            source=e.lineage.source,
-            line=e.lineage.line,
-            request_id=e.lineage.request_id,
-            errors=[issue.model_dump() for issue in r.errors],
+        invalid = lambda reason, e=example, r=result: RejectedRecord.of_example(  # noqa: E731
+            e, "validate", "rejected", reason, errors=[issue.model_dump() for issue in r.errors]
         )
         if acc.check("validate", decision, invalid):
             kept.append(
@@ -201,14 +195,8 @@ def _decontaminate(
     decisions = index.decide_all(examples, keys, signatures)
     kept: list[int] = []
     for i, (example, decision) in enumerate(zip(examples, decisions, strict=True)):
-        copied = lambda reason, e=example: RejectedRecord(  # noqa: E731
-            stage="decontaminate",
-            kind="duplicate",
-            reason=reason,
-            source=e.lineage.source,
-            line=e.lineage.line,
-            request_id=e.lineage.request_id,
-            example_id=e.example_id,
+        copied = lambda reason, e=example: RejectedRecord.of_example(  # noqa: E731
+            e, "decontaminate", "duplicate", reason, example_id=e.example_id
         )
         if acc.check("decontaminate", decision, copied):
             kept.append(i)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import json
 import os
 import shutil
@@ -42,6 +43,7 @@ def _params(ws: Path, **update) -> DatasetParams:
     data = DatasetParams().model_dump()
     data.update(logs_dir=str(ws / "logs"), out_root=str(ws / "datasets"), name="t")
     data["forget"]["deny_list"] = str(ws / "deny.txt")
+    data["decontaminate"]["regression_root"] = str(ws / "regression")
     data.update(update)
     return DatasetParams.model_validate(data)
 
@@ -240,7 +242,7 @@ def test_dvc_repro_twice_is_a_no_op_and_rebuilds_byte_identical(tmp_path: Path, 
     from prefect.settings import PREFECT_API_URL
 
     repo = tmp_path / "repo"
-    for folder in ("cli", "flows", "tasks", "schemas", "tools"):
+    for folder in ("cli", "flows", "tasks", "tools", "schemas"):
         shutil.copytree(ROOT / folder, repo / folder, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "params.yaml", repo / "params.yaml")
     params = load_params(DatasetParams, path=repo / "params.yaml")
@@ -288,11 +290,11 @@ def test_a_failed_batch_fails_the_build_without_publishing_or_quoting_the_logs(
     before = folder_bytes(out)
     real, calls = stages.prepare_lines, []
 
-    def dies_on_the_second_batch(lines, params, deny_list):
+    def dies_on_the_second_batch(lines, params, deny_list, *rest):
         calls.append(lines)
         if len(calls) == 2:
             raise ValueError("input_value='call me at +44 20 7946 0958'")
-        return real(lines, params, deny_list)
+        return real(lines, params, deny_list, *rest)
 
     monkeypatch.setattr(stages, "BATCH_LINES", 50)
     monkeypatch.setattr(stages, "prepare_lines", dies_on_the_second_batch)
@@ -305,3 +307,91 @@ def test_a_failed_batch_fails_the_build_without_publishing_or_quoting_the_logs(
     assert "1 batch(es)" in message and f"{lost[0].source}:{lost[0].line}" in message and "ValueError" in message
     assert "7946" not in message
     assert folder_bytes(out) == before and first.version in (out / "manifest.json").read_text()
+
+
+def _rewrite_logs(corpus: SyntheticCorpus, folder: Path, change) -> None:
+    """The corpus's lines with ``change(record, n)`` applied to each JSON object (bad lines kept as they are)."""
+    folder.mkdir(parents=True)
+    lines = []
+    for n, line in enumerate(corpus.lines):
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            lines.append(line)
+            continue
+        lines.append(json.dumps(change(record, n)) if isinstance(record, dict) else line)
+    (folder / "logs.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_logs_with_null_telemetry_build_normally(workspace: Path, tmp_path: Path, corpus: SyntheticCorpus) -> None:
+    """Regression: an export whose full_prompt and total_latency_ms were null rejected every line as
+    schema_invalid and published an empty dataset with exit code 0."""
+    telemetry = ("full_prompt", "total_latency_ms", "prompt_token_count", "completion_token_count", "llm_latency_ms")
+
+    def strip(record: dict, n: int) -> dict:
+        for name in telemetry:  # half null, half missing
+            if n % 2:
+                record[name] = None
+            else:
+                record.pop(name, None)
+        return record
+
+    logs = tmp_path / "logs"
+    _rewrite_logs(corpus, logs, strip)
+    reference = tmp_path / "reference"
+    _rewrite_logs(corpus, reference, lambda record, n: record)
+    stripped = build_dataset(params=_params(tmp_path, logs_dir=str(logs)), out_dir=str(tmp_path / "a"))
+    full = build_dataset(params=_params(tmp_path, logs_dir=str(reference)), out_dir=str(tmp_path / "b"))
+    assert stripped.written == full.written > 0
+    assert stripped.rejected == full.rejected
+    assert (tmp_path / "a" / "train.jsonl").read_bytes() == (tmp_path / "b" / "train.jsonl").read_bytes()
+
+
+def test_a_drifted_export_fails_without_publishing_and_names_the_field(
+    workspace: Path, tmp_path: Path, corpus: SyntheticCorpus
+) -> None:
+    """Most lines fail one field (a producer started logging the timestamp as epoch seconds)."""
+    out = tmp_path / "out"
+    build_dataset(params=_params(workspace), out_dir=str(out))
+    before = folder_bytes(out)
+    logs = tmp_path / "logs"
+
+    def epoch(record: dict, n: int) -> dict:
+        return {**record, "timestamp": 1764547200 + n} if n % 4 else record
+
+    _rewrite_logs(corpus, logs, epoch)
+    state = build_dataset(params=_params(tmp_path, logs_dir=str(logs)), out_dir=str(out), return_state=True)
+    assert state.is_failed()
+    message = state.message or ""
+    assert "schema_invalid" in message and "'timestamp'" in message and re.search(r"e\.g\. logs\.jsonl:\d+", message)
+    assert folder_bytes(out) == before
+
+
+def test_a_planted_golden_set_copy_is_dropped_and_reported(built, workspace: Path, tmp_path: Path) -> None:
+    """An example that copies a golden-set case (exactly, or lightly edited) never reaches train/val/test."""
+    _, summary, out = built
+    rows = [r for s in SPLITS for r in _split_rows(out)[s]]
+    exact, near = rows[0], next(r for r in rows[1:] if len(r["messages"][-2]["content"].split()) > 12)
+
+    def case(row: dict, edit: str = "") -> dict:
+        messages = [m for m in row["messages"] if m["role"] != "assistant"]
+        messages[-1] = {**messages[-1], "content": messages[-1]["content"] + edit}
+        return {"id": "c", "messages": messages, "expected_output": row["messages"][-1]["content"] + edit}
+
+    golden = tmp_path / "regression" / "Golden"
+    golden.mkdir(parents=True)
+    (golden / "cases.jsonl").write_text(json.dumps(case(exact)) + "\n" + json.dumps(case(near, " please")) + "\n")
+    params = _params(workspace, out_root=str(tmp_path / "datasets"))
+    params = params.model_copy(update={"decontaminate": params.decontaminate.model_copy(
+        update={"regression_root": str(tmp_path / "regression")})})
+    clean = build_dataset(params=params)
+    written = {json.dumps(r, sort_keys=True) for s in SPLITS for r in _split_rows(Path(clean.out_dir))[s]}
+    assert json.dumps(exact, sort_keys=True) not in written and json.dumps(near, sort_keys=True) not in written
+    assert clean.written == summary.written - 2 and clean.duplicates == summary.duplicates + 2
+    manifest = _manifest(Path(clean.out_dir))
+    assert manifest.reasons["duplicate"]["contaminates_golden"] == 2
+    assert manifest.contamination["golden"] == 4  # two cases, each whole and its user turns
+    stage = next(s for s in manifest.stages if s.stage == "decontaminate")
+    assert stage.dropped == {"contaminates_golden": 2}
+    rejects = [json.loads(x) for x in (Path(clean.out_dir) / "rejects.jsonl").read_text().splitlines()]
+    assert sum(r["reason"] == "contaminates_golden" for r in rejects) == 2
