@@ -82,14 +82,15 @@ def encode_on_device(model, texts: list[str], batch_size: int, half: bool = True
         for start in range(0, len(order), batch_size):
             rows = order[start:start + batch_size]
             width = len(ids[rows[0]])
-            input_ids = torch.full((len(rows), width), pad, dtype=torch.long)
-            mask = torch.zeros((len(rows), width), dtype=torch.long)
+            input_ids = np.full((len(rows), width), pad, dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
             for slot, row in enumerate(rows):
-                input_ids[slot, :len(ids[row])] = torch.tensor(ids[row])
+                input_ids[slot, :len(ids[row])] = ids[row]
                 mask[slot, :len(ids[row])] = 1
-            features = {"input_ids": input_ids.to(device, non_blocking=True),
-                        "attention_mask": mask.to(device, non_blocking=True),
-                        "token_type_ids": torch.zeros_like(input_ids).to(device, non_blocking=True)}
+            on_device = torch.from_numpy(input_ids).to(device, non_blocking=True)
+            features = {"input_ids": on_device,
+                        "attention_mask": torch.from_numpy(mask).to(device, non_blocking=True),
+                        "token_type_ids": torch.zeros_like(on_device)}
             vectors = model(features)["sentence_embedding"].float()
             vectors = torch.nn.functional.normalize(vectors, p=2, dim=1)
             output[torch.as_tensor(rows)] = vectors.cpu()
