@@ -47,6 +47,7 @@ class ModelInfo(_Record):
         None, description="Hash of the local model files' names, sizes and mtimes: while it matches, the "
         "fingerprint is reused without loading the model.",
     )
+    backend: str = Field("torch", description="What ran the model (ingest.embed.backend); part of the fingerprint.")
 
 
 class ManifestDocument(_Record):

@@ -73,6 +73,12 @@ class EmbedParams(StageParams):
     )
     batch_size: int = Field(64, ge=1, le=4096, description="Texts per encode call.")
     device: str | None = Field(None, description="torch device; empty picks CUDA when present, else CPU.")
+    backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+        "torch",
+        description="'torch': sentence-transformers on torch; 'onnx': the same weights exported locally to "
+        "ONNX Runtime (CPU); 'onnx-int8': that export with dynamically int8-quantised weights. The backend "
+        "is part of the model fingerprint (and so of every chunk id).",
+    )
 
 
 class IndexParams(StageParams):

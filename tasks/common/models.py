@@ -39,9 +39,17 @@ def resolve_model_path(name: str) -> str:
     return name
 
 
-def load_embedding_model(name: str, device: str | None = None) -> SentenceTransformer:
-    """Load a sentence-transformers model once per process (CUDA when present unless ``device``)."""
-    return _load_embedding_model(name, device)
+def load_embedding_model(name: str, device: str | None = None, backend: str = "torch"):
+    """Load the embedding model once per process.
+
+    ``torch``: a ``SentenceTransformer`` (CUDA when present unless ``device``). ``onnx`` /
+    ``onnx-int8``: an ``OnnxEncoder`` over the same weights, exported locally on first use
+    (see ``tasks.common.onnx_backend``); it exposes ``encode``, ``tokenizer``,
+    ``max_seq_length`` and ``get_embedding_dimension`` like the torch model.
+    """
+    if backend == "torch":
+        return _load_embedding_model(name, device)
+    return _load_onnx_model(name, backend)
 
 
 @functools.cache
@@ -54,18 +62,35 @@ def _load_embedding_model(name: str, device: str | None) -> SentenceTransformer:
     return SentenceTransformer(resolve_model_path(name), device=device)
 
 
-def model_fingerprint(name: str, device: str | None = None) -> str:
-    """sha256 over the model's weights (names, shapes, bytes) and its max sequence length.
+@functools.cache
+def _load_onnx_model(name: str, backend: str):
+    from tasks.common.onnx_backend import OnnxEncoder, export_onnx
+
+    model = _load_embedding_model(name, "cpu")
+    pooling = model[1].get_config_dict().get("pooling_mode") if len(model) > 1 else None
+    if pooling != "mean":
+        raise ValueError(f"the ONNX backend supports mean-pooled models only; {name} pools by {pooling!r}")
+    path = export_onnx(model, _model_fingerprint(name, "cpu"), backend)
+    return OnnxEncoder(path, model.tokenizer, model.max_seq_length, model.get_embedding_dimension())
+
+
+def model_fingerprint(name: str, device: str | None = None, backend: str = "torch") -> str:
+    """sha256 over the model's weights (names, shapes, bytes), its max sequence length and backend.
 
     Two copies of the same weights give the same fingerprint wherever they were loaded from;
-    any fine-tune or truncation change gives a new one.
+    any fine-tune or truncation change gives a new one. The torch backend's fingerprint is the
+    weights' alone (as before backends existed); another backend hashes it with the backend's
+    name, since its vectors differ in the last digits (int8: more).
     """
-    return _model_fingerprint(name, device)
+    weights = _model_fingerprint(name, device if backend == "torch" else "cpu")
+    if backend == "torch":
+        return weights
+    return hashlib.sha256(f"{weights}\x1fbackend={backend}".encode()).hexdigest()
 
 
 @functools.cache
 def _model_fingerprint(name: str, device: str | None) -> str:
-    model = load_embedding_model(name, device)
+    model = _load_embedding_model(name, device)
     digest = hashlib.sha256()
     digest.update(f"max_seq_length={model.max_seq_length}".encode())
     for key, tensor in sorted(model.state_dict().items()):

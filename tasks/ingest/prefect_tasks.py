@@ -67,18 +67,47 @@ def extract_batch(sources: list[SourceDocument], params: ExtractParams) -> list[
     return extract_documents(sources, params)
 
 
-def chunk_batch(documents: list[ExtractedDocument], chunk_params: ChunkParams, embed_params: EmbedParams) -> list[ChunkedDocument]:
+class VectorMemo:
+    """Remembers the vectors of texts embedded in this batch, so a chunk whose text is exactly one
+    sentence of the sentence pass is not embedded a second time (same model, same text)."""
+
+    def __init__(self, encode):
+        self._encode = encode
+        self.vectors: dict[str, np.ndarray] = {}
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Embed texts (all of them: the sentence pass needs every row) and remember each vector."""
+        vectors = self._encode(texts)
+        self.vectors.update(zip(texts, vectors))
+        return vectors
+
+    def encode_missing(self, texts: list[str]) -> np.ndarray:
+        """Vectors of ``texts`` in order, embedding only the ones not seen yet."""
+        missing = list(dict.fromkeys(text for text in texts if text not in self.vectors))
+        if missing:
+            self.vectors.update(zip(missing, self._encode(missing)))
+        if not texts:
+            return self._encode([])
+        return np.stack([self.vectors[text] for text in texts]).astype(np.float32, copy=False)
+
+
+def chunk_batch(
+    documents: list[ExtractedDocument], chunk_params: ChunkParams, embed_params: EmbedParams,
+    memo: VectorMemo | None = None,
+) -> list[ChunkedDocument]:
     """Split a batch into semantic chunks (sentences embedded once).
 
     If the batch fails, each document is chunked alone so that only the one that fails is lost,
-    marked failed with the error as its reason.
+    marked failed with the error as its reason. With ``memo``, the sentence vectors are kept for
+    the embed stage.
     """
     embedder = load_embedder(embed_params)
+    encode = memo.encode if memo is not None else embedder.encode
 
     def run(batch: list[ExtractedDocument]) -> list[ChunkedDocument]:
         return chunk_documents(
             batch, chunk_params,
-            encode=embedder.encode, tokenizer=embedder.tokenizer,
+            encode=encode, tokenizer=embedder.tokenizer,
             model_max_seq_length=embedder.info.max_seq_length,
             model_fingerprint=embedder.info.fingerprint,
             sentence_splitter=split_sentences,
@@ -146,10 +175,11 @@ def chunk_and_embed(
     (A module-level function, so the task above pickles by reference onto Dask workers.)
     """
     with _MODEL_LOCK:
+        memo = VectorMemo(load_embedder(params.embed).encode)
         with clock.stage("chunk"):
-            chunked = chunk_batch(extracted, params.chunk, params.embed)
+            chunked = chunk_batch(extracted, params.chunk, params.embed, memo)
         with clock.stage("embed"):
-            vectors = embed_batch([chunk for item in chunked for chunk in item.chunks], params.embed)
+            vectors = memo.encode_missing([chunk.text for item in chunked for chunk in item.chunks])
     return chunked, vectors
 
 

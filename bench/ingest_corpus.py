@@ -1,0 +1,138 @@
+"""Cold ``tributary ingest`` of NFCorpus against the raw-model floor, timed in the same run.
+
+Writes the first ``--docs`` NFCorpus documents (title, blank line, abstract) as one ``.txt``
+each, then times as separate processes, whole process each (imports and model load included):
+
+1. the floor, ``bench/ingest_floor.py`` (fewest <= 254-token pieces, each encoded once);
+2. a cold ``tributary ingest --json`` into a fresh LanceDB, with ``ingest.embed.backend``
+   set to ``--backend`` in a params.yaml copy;
+
+and reports ratio = ingest / floor, the ingest's stage seconds, and a vector-only nDCG@10 on the
+NFCorpus queries whose judged documents (``--qrels``, graded) lie in the slice: every chunk
+vector is scored against the query (exact, brute force), a document ranks by its best chunk.
+
+    python bench/ingest_corpus.py [--docs 500] [--backend torch] [--floor-backend torch] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+NFCORPUS = REPO.parent / "shared" / "benchmarks" / "nfcorpus"
+
+
+def write_slice(target: Path, limit: int) -> int:
+    """Write the first ``limit`` corpus documents as ``<id>.txt``; returns how many were written."""
+    target.mkdir(parents=True, exist_ok=True)
+    written = 0
+    with gzip.open(NFCORPUS / "corpus.jsonl.gz", "rt", encoding="utf-8") as lines:
+        for line in lines:
+            if written >= limit:
+                break
+            record = json.loads(line)
+            (target / f"{record['_id']}.txt").write_text(f"{record['title']}\n\n{record['text']}\n", encoding="utf-8")
+            written += 1
+    return written
+
+
+def timed_process(command: list[str], cwd: Path) -> tuple[float, str]:
+    """Run a command to completion; returns (wall seconds, stdout). Fails loudly on a non-zero exit."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if done.returncode:
+        raise SystemExit(f"{command} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return seconds, done.stdout
+
+
+def graded_ndcg(ranked: list[str], gains: dict[str, int], k: int) -> float:
+    """nDCG@k with graded gains (BEIR's formula: gain / log2(rank + 1))."""
+    dcg = sum(gains.get(doc, 0) / math.log2(rank + 1) for rank, doc in enumerate(ranked[:k], start=1))
+    ideal = sum(g / math.log2(rank + 1) for rank, g in enumerate(sorted(gains.values(), reverse=True)[:k], start=1))
+    return dcg / ideal if ideal else 0.0
+
+
+def vector_ndcg(db: Path, backend: str, docs: set[str], qrels: Path, k: int = 10) -> dict:
+    """Vector-only nDCG@k over the queries with a judged document in ``docs``."""
+    import lancedb
+
+    from schemas.params import EmbedParams
+    from tasks.ingest.embed import load_embedder
+
+    table = lancedb.connect(str(db)).open_table("chunks").to_arrow()
+    vectors = np.stack(table.column("vector").to_numpy(zero_copy_only=False)).astype(np.float32)
+    owners = [doc.removesuffix(".txt") for doc in table.column("doc_id").to_pylist()]
+    judged: dict[str, dict[str, int]] = defaultdict(dict)
+    for line in qrels.read_text().splitlines()[1:]:
+        query, doc, score = line.split("\t")
+        if doc in docs and int(score) > 0:
+            judged[query][doc] = int(score)
+    queries = {q["_id"]: q["text"] for q in map(json.loads, (NFCORPUS / "queries.jsonl").read_text().splitlines())}
+    ids = sorted(q for q in judged if q in queries)
+    embedder = load_embedder(EmbedParams(backend=backend))
+    scores = embedder.encode([queries[q] for q in ids]) @ vectors.T
+    values = []
+    for query, row in zip(ids, scores):
+        ranked = list(dict.fromkeys(owners[i] for i in np.argsort(-row)[: k * 8]))
+        values.append(graded_ndcg(ranked, judged[query], k))
+    return {"queries": len(ids), f"ndcg@{k}": round(float(np.mean(values)), 4)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, default=500)
+    parser.add_argument("--backend", default="torch")
+    parser.add_argument("--floor-backend", default="torch")
+    parser.add_argument("--qrels", default="dev", choices=["dev", "test"])
+    parser.add_argument("--work", type=Path, default=None, help="Reuse this folder (the slice is rewritten).")
+    parser.add_argument("--skip-floor", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    work = args.work or Path(tempfile.mkdtemp(prefix="tributary-nfcorpus-"))
+    source, db = work / "docs", work / f"lancedb-{args.backend}"
+    written = write_slice(source, args.docs)
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["ingest"]["embed"]["backend"] = args.backend
+    (work / "params.yaml").write_text(yaml.safe_dump(params))
+    python = sys.executable
+    result: dict = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "load_before": os.getloadavg(),
+                    "documents": written, "backend": args.backend}
+    if not args.skip_floor:
+        floor_s, floor_out = timed_process([python, str(REPO / "bench" / "ingest_floor.py"), str(source),
+                                            "--backend", args.floor_backend], work)
+        result["floor"] = {"seconds": round(floor_s, 1), "backend": args.floor_backend, **json.loads(floor_out)}
+    if db.exists():
+        raise SystemExit(f"{db} exists: a cold ingest needs a fresh folder")
+    ingest_s, ingest_out = timed_process(
+        [python, "-m", "cli.app", "ingest", str(source), "--db", str(db), "--json"], work)
+    summary = json.loads(ingest_out.strip().splitlines()[-1])
+    result["ingest"] = {
+        "seconds": round(ingest_s, 1), "chunks": summary["chunks_written"], "failed": len(summary["failed"]),
+        "stage_seconds": {name: t["seconds"] for name, t in summary["timings"].items()},
+    }
+    if "floor" in result:
+        result["ratio"] = round(ingest_s / result["floor"]["seconds"], 3)
+    result["quality"] = vector_ndcg(db, args.backend, {p.stem for p in source.glob("*.txt")},
+                                    NFCORPUS / "qrels" / f"{args.qrels}.tsv")
+    result["load_after"] = os.getloadavg()
+    print(json.dumps(result, indent=None if args.json else 2))
+
+
+if __name__ == "__main__":
+    main()
