@@ -111,20 +111,31 @@ def pdf_elements(path: Path) -> list[RawElement]:
     """A PDF's text layer, page by page, classified by unstructured's text partitioner.
 
     pdfminer.six reads each page's text boxes; ``partition_text`` turns them into titles,
-    narrative text and list items, and every element keeps its page number. This is what
+    narrative text and list items, and every element keeps its page number. A text box that
+    repeats on several pages (digits ignored) is a running header/footer and is emitted as
+    ``Footer``, which ``to_elements`` drops, as unstructured's own PDF path does. This is what
     unstructured's "fast" strategy does, without its layout-model dependencies (torch, timm).
     """
     from pdfminer.high_level import extract_pages
     from pdfminer.layout import LAParams, LTTextContainer
     from unstructured.partition.text import partition_text
 
-    elements: list[RawElement] = []
-    for number, page in enumerate(extract_pages(str(path), laparams=LAParams()), start=1):
+    import re
+    from collections import Counter
+
+    from unstructured.documents.elements import Footer
+
+    pages = []
+    for page in extract_pages(str(path), laparams=LAParams()):
         boxes = [" ".join(box.get_text().split()) for box in page if isinstance(box, LTTextContainer)]
-        text = "\n\n".join(box for box in boxes if box)
-        if not text:
-            continue
-        for element in partition_text(text=text, languages=["eng"]):
+        pages.append([box for box in boxes if box])
+    key = lambda box: re.sub(r"\d+", "#", box)  # noqa: E731 - "page 1 of 3" repeats as "page # of #"
+    repeats = Counter(k for boxes in pages for k in {key(box) for box in boxes})
+    elements: list[RawElement] = []
+    for number, boxes in enumerate(pages, start=1):
+        running = [box for box in boxes if repeats[key(box)] > 1]
+        body = "\n\n".join(box for box in boxes if repeats[key(box)] <= 1)
+        for element in [*(partition_text(text=body, languages=["eng"]) if body else []), *(Footer(box) for box in running)]:
             element.metadata.page_number = number
             elements.append(element)
     return elements
