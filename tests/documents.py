@@ -138,3 +138,183 @@ def write_mixed_corpus(root: Path) -> dict[str, str]:
 def folder_bytes(folder: Path) -> dict[str, bytes]:
     """Every file under ``folder`` (sub-folders included), by relative path, with its bytes."""
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _sections(topic: str) -> tuple[str, list[tuple[str, str]]]:
+    return TOPICS[topic]
+
+
+def eml_bytes(topic: str) -> bytes:
+    """An RFC 822 e-mail with a plain-text body holding the topic's sections."""
+    from email.message import EmailMessage
+
+    title, sections = _sections(topic)
+    message = EmailMessage()
+    message["Subject"] = title
+    message["From"] = "Support Desk <support@example.com>"
+    message["To"] = "customer@example.org"
+    message["Date"] = "Tue, 01 Dec 2026 10:00:00 +0000"
+    message.set_content("\n\n".join(f"{heading}\n\n{body}" for heading, body in sections) + "\n")
+    return bytes(message)
+
+
+TABLE_ROWS = [
+    ("plan", "seats", "price per seat", "support"),
+    ("Starter", "5", "12 EUR", "e-mail"),
+    ("Team", "50", "10 EUR", "chat and e-mail"),
+    ("Enterprise", "500", "8 EUR", "phone, chat and e-mail"),
+]
+
+
+def delimited_bytes(delimiter: str = ",", rows: list[tuple[str, ...]] = TABLE_ROWS) -> bytes:
+    """A CSV (or TSV with ``delimiter="\\t"``) table with a header row."""
+    import csv
+
+    out = io.StringIO()
+    csv.writer(out, delimiter=delimiter, lineterminator="\n").writerows(rows)
+    return out.getvalue().encode()
+
+
+def xlsx_bytes() -> bytes:
+    """A workbook with two sheets: the price table and a short limits table."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    prices = workbook.active
+    prices.title = "Prices"
+    for row in TABLE_ROWS:
+        prices.append(list(row))
+    limits = workbook.create_sheet("Limits")
+    for row in [("endpoint", "requests per minute"), ("search", "100"), ("bulk import", "10")]:
+        limits.append(list(row))
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def rst(topic: str) -> str:
+    """A reStructuredText document with a title and two sections."""
+    title, sections = _sections(topic)
+    parts = [title, "=" * len(title), ""]
+    for heading, body in sections:
+        parts += [heading, "-" * len(heading), "", body, ""]
+    return "\n".join(parts)
+
+
+def rtf(topic: str) -> str:
+    """An RTF document: bold heading paragraphs and body paragraphs."""
+    title, sections = _sections(topic)
+    paragraphs = [rf"{{\pard\b\fs32 {title}\par}}"]
+    for heading, body in sections:
+        paragraphs += [rf"{{\pard\b\fs28 {heading}\par}}", rf"{{\pard {body}\par}}"]
+    return r"{\rtf1\ansi\deff0{\fonttbl{\f0 Helvetica;}}" + "\n" + "\n".join(paragraphs) + "\n}"
+
+
+def _xhtml(title: str, body: str) -> str:
+    return ('<?xml version="1.0" encoding="utf-8"?>\n<html xmlns="http://www.w3.org/1999/xhtml">'
+            f"<head><title>{title}</title></head><body>{body}</body></html>")
+
+
+def epub_bytes(topic: str) -> bytes:
+    """An EPUB 3 book: one chapter per section, the title as the first heading."""
+    import zipfile
+
+    title, sections = _sections(topic)
+    chapters = [
+        (f"ch{number}.xhtml", _xhtml(heading, (f"<h1>{title}</h1>" if number == 1 else "") + f"<h2>{heading}</h2><p>{body}</p>"))
+        for number, (heading, body) in enumerate(sections, start=1)
+    ]
+    manifest = "".join(f'<item id="c{n}" href="{name}" media-type="application/xhtml+xml"/>' for n, (name, _) in enumerate(chapters))
+    spine = "".join(f'<itemref idref="c{n}"/>' for n in range(len(chapters)))
+    nav_items = "".join(f'<li><a href="{name}">{heading}</a></li>' for (name, _), (heading, _) in zip(chapters, sections))
+    files = {
+        "META-INF/container.xml": '<?xml version="1.0"?><container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container">'
+        '<rootfiles><rootfile full-path="content.opf" media-type="application/oebps-package+xml"/></rootfiles></container>',
+        "content.opf": '<?xml version="1.0" encoding="utf-8"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0" unique-identifier="id">'
+        f'<metadata xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:identifier id="id">urn:tributary:{topic}</dc:identifier>'
+        f'<dc:title>{title}</dc:title><dc:language>en</dc:language><meta property="dcterms:modified">2026-01-01T00:00:00Z</meta></metadata>'
+        f'<manifest><item id="nav" href="nav.xhtml" media-type="application/xhtml+xml" properties="nav"/>{manifest}</manifest>'
+        f"<spine>{spine}</spine></package>",
+        "nav.xhtml": _xhtml(title, f'<nav xmlns:epub="http://www.idpf.org/2007/ops" epub:type="toc"><ol>{nav_items}</ol></nav>'),
+        **dict(chapters),
+    }
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr(zipfile.ZipInfo("mimetype", (2026, 1, 1, 0, 0, 0)), "application/epub+zip", compress_type=zipfile.ZIP_STORED)
+        for name, text in files.items():
+            archive.writestr(zipfile.ZipInfo(name, (2026, 1, 1, 0, 0, 0)), text, compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+_ODT_STYLES = ('<?xml version="1.0" encoding="UTF-8"?><office:document-styles '
+               'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:style="urn:oasis:names:tc:opendocument:xmlns:style:1.0" '
+               'office:version="1.2"><office:styles/><office:automatic-styles/><office:master-styles/></office:document-styles>')
+
+
+def odt_bytes(topic: str) -> bytes:
+    """An OpenDocument text file with outline-level headings."""
+    import zipfile
+
+    title, sections = _sections(topic)
+    body = f'<text:h text:outline-level="1">{title}</text:h>' + "".join(
+        f'<text:h text:outline-level="2">{heading}</text:h><text:p>{text}</text:p>' for heading, text in sections
+    )
+    content = ('<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+               'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+               'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+               f"<office:body><office:text>{body}</office:text></office:body></office:document-content>")
+    manifest = ('<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+                'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+                '<manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.text"/>'
+                '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>')
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr(zipfile.ZipInfo("mimetype", (2026, 1, 1, 0, 0, 0)), "application/vnd.oasis.opendocument.text")
+        archive.writestr(zipfile.ZipInfo("content.xml", (2026, 1, 1, 0, 0, 0)), content, compress_type=zipfile.ZIP_DEFLATED)
+        archive.writestr(zipfile.ZipInfo("styles.xml", (2026, 1, 1, 0, 0, 0)), _ODT_STYLES, compress_type=zipfile.ZIP_DEFLATED)
+        archive.writestr(zipfile.ZipInfo("META-INF/manifest.xml", (2026, 1, 1, 0, 0, 0)), manifest, compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+def xml(topic: str) -> str:
+    """An XML knowledge-base article: a title and sections with headings and paragraphs."""
+    title, sections = _sections(topic)
+    body = "".join(f"<section><heading>{heading}</heading><para>{text}</para></section>" for heading, text in sections)
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n<article id="{topic}"><title>{title}</title>{body}</article>\n'
+
+
+def json_text(topic: str) -> str:
+    """Arbitrary (not unstructured's element format) JSON: a help-centre article record."""
+    import json
+
+    title, sections = _sections(topic)
+    record = {
+        "title": title,
+        "published": True,
+        "sections": [{"heading": heading, "body": body} for heading, body in sections],
+        "plans": [{"plan": row[0], "seats": int(row[1])} for row in TABLE_ROWS[1:]],
+    }
+    return json.dumps(record, indent=2)
+
+
+def write_format_corpus(root: Path) -> dict[str, bytes]:
+    """Write one generated document of every newer format and a corrupt twin of each; returns doc_id -> bytes."""
+    good = {
+        "mail.eml": eml_bytes("billing"),
+        "prices.csv": delimited_bytes(","),
+        "prices.tsv": delimited_bytes("\t"),
+        "prices.xlsx": xlsx_bytes(),
+        "security.rst": rst("security").encode(),
+        "limits.epub": epub_bytes("limits"),
+        "billing.odt": odt_bytes("billing"),
+        "security.rtf": rtf("security").encode(),
+        "billing.xml": xml("billing").encode(),
+        "billing.json": json_text("billing").encode(),
+    }
+    junk = bytes(range(256)) * 8
+    corrupt = {f"corrupt/{Path(name).stem}-bad{Path(name).suffix}": junk for name in good}
+    files = {**good, **corrupt}
+    for doc_id, data in files.items():
+        (root / doc_id).parent.mkdir(parents=True, exist_ok=True)
+        (root / doc_id).write_bytes(data)
+    return files

@@ -162,17 +162,3 @@ def _spans_within(text: str, limit: int) -> list[str]:
         pieces.append(text[:cut])
         text = text[cut:]
     return pieces + [text]
-
-
-@functools.cache
-def prepare_unstructured() -> None:
-    """Point unstructured's sentence tokenizer at the installed spaCy model.
-
-    unstructured loads ``en_core_web_sm`` by name and downloads it when missing, which fails
-    offline. Its loader is replaced by one that returns the installed model.
-    """
-    os.environ.setdefault("UNSTRUCTURED_DISABLE_NOTICE", "1")
-    from unstructured.nlp import tokenize
-
-    tokenize._load_spacy_model = lambda: load_spacy_model(disable_ner=True)
-

@@ -6,17 +6,21 @@ its reasons: a bad file never raises out of ``extract_document``.
 
 from __future__ import annotations
 
-import io
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from schemas.documents import DocumentStatus, Element, ExtractedDocument, SourceDocument
 from schemas.params import ExtractParams
-from tasks.common.models import prepare_unstructured
+from tasks.common.adapters.unstructured_spacy import prepare_unstructured
+from tasks.ingest.extract_formats import PARTITIONERS, json_elements, pdf_elements, readable_table
 
-TEXT_SUFFIXES = {".txt": "text", ".text": "text", ".md": "md", ".markdown": "md", ".html": "html", ".htm": "html"}
-BINARY_SUFFIXES = {".pdf", ".docx", ".pptx"}
+TEXT_SUFFIXES = {
+    ".txt": "text", ".text": "text", ".md": "md", ".markdown": "md", ".html": "html", ".htm": "html",
+    ".json": "json",
+}
+BINARY_SUFFIXES = {".pdf"} | set(PARTITIONERS)
+SNIFFED_TEXT_SUFFIXES = frozenset({".eml", ".csv", ".tsv", ".rst", ".rtf", ".xml"})
 SUPPORTED_SUFFIXES = frozenset(TEXT_SUFFIXES) | BINARY_SUFFIXES
 SKIPPED_CATEGORIES = frozenset({"PageBreak", "PageNumber", "Image"})
 RUNNING_CATEGORIES = frozenset({"Header", "Footer"})
@@ -97,6 +101,8 @@ def _partition(source: SourceDocument, params: ExtractParams) -> tuple[list, str
         if not text.strip():
             return [], encoding, warnings
         kind = TEXT_SUFFIXES[suffix]
+        if kind == "json":
+            return json_elements(text), encoding, warnings
         if kind == "md":
             from unstructured.partition.md import partition_md as partition
         elif kind == "html":
@@ -106,19 +112,18 @@ def _partition(source: SourceDocument, params: ExtractParams) -> tuple[list, str
         return partition(text=text, languages=["eng"]), encoding, warnings
     if suffix == ".pdf":
         empty_pages = check_pdf(path)
-        from unstructured.partition.pdf import partition_pdf
+        if params.pdf_strategy == "fast":
+            elements = pdf_elements(path)
+        else:  # layout models and OCR need the optional extra: pip install '.[pdf-ocr]'
+            from unstructured.partition.pdf import partition_pdf
 
-        elements = partition_pdf(filename=str(path), strategy=params.pdf_strategy, languages=["eng"])
+            elements = partition_pdf(filename=str(path), strategy=params.pdf_strategy, languages=["eng"])
         warnings = [f"pages without a text layer (no OCR in '{params.pdf_strategy}'): {', '.join(empty_pages)}"] if empty_pages else []
         return elements, None, warnings
-    if suffix == ".docx":
-        from unstructured.partition.docx import partition_docx
-
-        return partition_docx(file=io.BytesIO(path.read_bytes()), languages=["eng"]), None, []
-    if suffix == ".pptx":
-        from unstructured.partition.pptx import partition_pptx
-
-        return partition_pptx(file=io.BytesIO(path.read_bytes()), languages=["eng"]), None, []
+    if suffix in PARTITIONERS:
+        if suffix in SNIFFED_TEXT_SUFFIXES:
+            decode_text(path.read_bytes())  # binary junk under a text type fails here, with a reason
+        return PARTITIONERS[suffix](path), None, []
     raise ExtractionError(f"unsupported type: {suffix or 'no extension'}")
 
 
@@ -140,6 +145,8 @@ def to_elements(raw_elements: Iterable) -> list[Element]:
         if category == "Title":
             depth = raw.metadata.category_depth or 0
             titles = titles[:depth] + [text]
+        if category == "Table":
+            text = readable_table(raw) or text
         elements.append(Element(
             text=text,
             element_type=category,

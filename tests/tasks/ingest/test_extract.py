@@ -9,7 +9,7 @@ from schemas.documents import DocumentStatus
 from schemas.params import ExtractParams
 from tasks.ingest.discover import discover_documents
 from tasks.ingest.extract import decode_text, extract_document
-from tests.documents import pdf_bytes, write_mixed_corpus
+from tests.documents import pdf_bytes, write_format_corpus, write_mixed_corpus
 
 
 @pytest.fixture(scope="module")
@@ -121,3 +121,83 @@ def test_a_file_name_that_is_not_utf8_gets_an_escaped_id_and_is_indexed(tmp_path
     assert source.doc_id == "caf\\xe9.txt"
     source.doc_id.encode("utf-8")
     assert extract_document(source, ExtractParams()).status == DocumentStatus.SUCCESS
+
+
+@pytest.fixture(scope="module")
+def formats(tmp_path_factory):
+    from tasks.ingest.extract import extract_documents
+
+    root = tmp_path_factory.mktemp("formats")
+    write_format_corpus(root)
+    return {result.source.doc_id: result for result in extract_documents(discover_documents(root), ExtractParams())}
+
+
+def test_each_new_format_extracts_and_its_corrupt_twin_fails_alone_with_a_reason(formats):
+    good = [doc_id for doc_id in formats if not doc_id.startswith("corrupt/")]
+    assert len(good) == 10 and len(formats) == 20
+    for doc_id in good:
+        assert formats[doc_id].status == DocumentStatus.SUCCESS, (doc_id, formats[doc_id].errors)
+        assert formats[doc_id].elements, doc_id
+    for doc_id, result in formats.items():
+        if doc_id.startswith("corrupt/"):
+            assert result.status == DocumentStatus.FAILED, (doc_id, result.elements)
+            assert result.errors and result.errors[0].strip(), doc_id
+            assert not result.elements
+
+
+@pytest.mark.parametrize("doc_id", ["mail.eml", "security.rst", "limits.epub", "billing.odt"])
+def test_new_formats_keep_titles_and_section_paths(formats, doc_id):
+    elements = formats[doc_id].elements
+    assert elements[0].element_type == "Title"
+    narrative = [e for e in elements if e.element_type == "NarrativeText"]
+    assert narrative and all(len(e.section_path) == 2 for e in narrative), [e.section_path for e in elements]
+
+
+def test_email_subject_heads_the_section_path(formats):
+    refunds = next(e for e in formats["mail.eml"].elements if "ten business days" in e.text)
+    assert refunds.section_path == ("Billing", "Refunds")
+
+
+def test_xml_and_rtf_keep_their_text(formats):
+    xml_refunds = next(e for e in formats["billing.xml"].elements if "ten business days" in e.text)
+    assert xml_refunds.element_type == "NarrativeText" and xml_refunds.section_path[-1] == "Refunds"
+    assert any("fourteen characters" in e.text for e in formats["security.rtf"].elements)
+
+
+@pytest.mark.parametrize("doc_id", ["prices.csv", "prices.tsv", "prices.xlsx"])
+def test_tables_keep_rows_readable_as_header_value_pairs(formats, doc_id):
+    table = next(e for e in formats[doc_id].elements if e.element_type == "Table")
+    lines = table.text.splitlines()
+    assert lines[0] == "plan: Starter; seats: 5; price per seat: 12 EUR; support: e-mail"
+    assert lines[2] == "plan: Enterprise; seats: 500; price per seat: 8 EUR; support: phone, chat and e-mail"
+    assert "<t" not in table.text
+
+
+def test_xlsx_sheets_become_sections_and_pages(formats):
+    tables = [e for e in formats["prices.xlsx"].elements if e.element_type == "Table"]
+    assert [(t.section_path, t.page_number) for t in tables] == [(("Prices",), 1), (("Limits",), 2)]
+    assert tables[1].text.splitlines() == ["endpoint: search; requests per minute: 100", "endpoint: bulk import; requests per minute: 10"]
+
+
+def test_arbitrary_json_is_flattened_to_key_paths(formats):
+    elements = formats["billing.json"].elements
+    assert elements[0].text == "title: Billing\npublished: true" and elements[0].section_path == ()
+    refunds = next(e for e in elements if "ten business days" in e.text)
+    assert refunds.section_path == ("sections",) and refunds.text.startswith("heading: Refunds\nbody: Refunds are")
+    assert any(e.text == "plan: Team\nseats: 50" and e.section_path == ("plans",) for e in elements)
+
+
+def test_unstructured_element_json_is_read_back_as_elements(tmp_path):
+    import json
+
+    data = [{"type": "Title", "element_id": "a", "text": "Refunds", "metadata": {}},
+            {"type": "NarrativeText", "element_id": "b", "text": "Refunds take ten business days.", "metadata": {}}]
+    (tmp_path / "elements.json").write_text(json.dumps(data))
+    result = extract_document(discover_documents(tmp_path)[0], ExtractParams())
+    assert [(e.element_type, e.section_path) for e in result.elements] == [("Title", ("Refunds",)), ("NarrativeText", ("Refunds",))]
+
+
+def test_invalid_json_fails_with_its_position(tmp_path):
+    (tmp_path / "broken.json").write_text('{"title": "Billing",')
+    result = extract_document(discover_documents(tmp_path)[0], ExtractParams())
+    assert result.status == DocumentStatus.FAILED and "invalid JSON" in result.errors[0] and "line 1" in result.errors[0]
