@@ -53,6 +53,7 @@ def register(app: typer.Typer) -> None:
         """Index SOURCE_DIR incrementally and publish a corpus version (runs the Prefect flow)."""
         from flows.ingest import ingest_flow
         from flows.ingest_and_gate import ingest_and_gate
+        from tasks.ingest.lock import TableLocked
 
         task_runner = runner_params(runner, workers, dask_address)
         try:
@@ -70,10 +71,13 @@ def register(app: typer.Typer) -> None:
                 fail(f"corpus version {version_name!r} is already published; pick another name")
         verdict = None
         with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
-            if gate:
-                report, verdict = ingest_and_gate(params, load_params("serving", ServingParams).gate, task_runner)
-            else:
-                report = ingest_flow(params, task_runner)
+            try:
+                if gate:
+                    report, verdict = ingest_and_gate(params, load_params("serving", ServingParams).gate, task_runner)
+                else:
+                    report = ingest_flow(params, task_runner)
+            except TableLocked as error:
+                fail(str(error))
         if as_json:
             fields = {"passed", "action", "current", "baseline_version", "regressions"}
             gate_summary = {"gate": verdict.model_dump(mode="json", include=fields) if verdict else None} if gate else {}
