@@ -64,6 +64,12 @@ def read_holder(index: IndexParams) -> LockHolder | None:
         return None
 
 
+def current_holder(index: IndexParams) -> LockHolder | None:
+    """The holder record, unless it says it released the lock (the new holder has not written yet)."""
+    holder = read_holder(index)
+    return holder if holder is not None and holder.released_at is None else None
+
+
 def this_process(table: str) -> LockHolder:
     """A holder record for the current process (and its Prefect flow run, when inside one)."""
     from prefect.runtime import flow_run
@@ -88,12 +94,12 @@ def acquire(lock: FileLock, index: IndexParams, on_wait: Callable[[LockHolder | 
         return time.monotonic() - start
     except Timeout:
         if index.lock == "fail" or index.lock_timeout_s <= first_try:
-            raise TableLocked(index.table, read_holder(index), time.monotonic() - start) from None
-    on_wait(read_holder(index))
+            raise TableLocked(index.table, current_holder(index), time.monotonic() - start) from None
+    on_wait(current_holder(index))
     try:
         lock.acquire(timeout=max(index.lock_timeout_s - (time.monotonic() - start), 0))
     except Timeout:
-        raise TableLocked(index.table, read_holder(index), time.monotonic() - start) from None
+        raise TableLocked(index.table, current_holder(index), time.monotonic() - start) from None
     return time.monotonic() - start
 
 
