@@ -43,6 +43,7 @@ def ingest(
     """Index SOURCE_DIR incrementally and publish a corpus version (runs the Prefect flow)."""
     from flows.ingest import ingest_flow
     from flows.ingest_and_gate import ingest_and_gate
+    from tasks.ingest.lock import TableLocked
     from tasks.ingest.versions import manifest_root
 
     task_runner = runner_params(runner, workers, dask_address, params_file)
@@ -54,10 +55,13 @@ def ingest(
         fail(f"corpus version {version_name!r} is already published; pick another name")
     verdict = None
     with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
-        if gate:
-            report, verdict = ingest_and_gate(params, params_or_fail(ServingParams, path=params_file).gate, task_runner)
-        else:
-            report = ingest_flow(params, task_runner)
+        try:
+            if gate:
+                report, verdict = ingest_and_gate(params, params_or_fail(ServingParams, path=params_file).gate, task_runner)
+            else:
+                report = ingest_flow(params, task_runner)
+        except TableLocked as error:
+            fail(str(error))
     if as_json:
         fields = {"passed", "action", "current", "baseline_version", "regressions"}
         gate_summary = {"gate": verdict.model_dump(mode="json", include=fields) if verdict else None} if gate else {}

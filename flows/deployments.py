@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.schedules import Cron
 
 from schemas.params import NightlyParams
@@ -23,7 +24,10 @@ def build_deployments(nightly: NightlyParams, ingest_cron: str | None = None) ->
         ingest_cron: Optional cron schedule for the ingestion deployment (e.g. ``"0 2 * * *"``).
 
     Returns:
-        The deployments, in the order the UI lists them.
+        The deployments, in the order the UI lists them. The three that write the corpus table
+        (ingest, ingest-and-gate, nightly) run one at a time each: a second run waits in the queue
+        (``ENQUEUE``) instead of starting; across deployments and the CLI, the table's ingest lock
+        (``tasks/ingest/lock.py``) keeps runs on one table from interleaving.
 
     Raises:
         ValueError: for a malformed ingest cron expression.
@@ -36,14 +40,16 @@ def build_deployments(nightly: NightlyParams, ingest_cron: str | None = None) ->
     runner = nightly.runner.model_dump(mode="json")
     ingest = nightly.ingest.model_dump(mode="json")
     schedule = {"schedules": [Cron(ingest_cron, timezone=nightly.timezone)]} if ingest_cron else {}
+    one_at_a_time = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE)
     return [
         ingest_flow.to_deployment(
             name="ingest", description="Index a folder of documents and publish a corpus version.",
-            parameters={"params": ingest, "runner": runner}, **schedule,
+            parameters={"params": ingest, "runner": runner}, concurrency_limit=one_at_a_time, **schedule,
         ),
         ingest_and_gate.to_deployment(
             name="ingest-and-gate", description="Ingest, then promote the version only if retrieval does not regress.",
             parameters={"ingest": ingest, "gate": nightly.serving.gate.model_dump(mode="json"), "runner": runner},
+            concurrency_limit=one_at_a_time,
         ),
         build_dataset.to_deployment(
             name="build-dataset", description="Build a fine-tuning dataset from interaction logs.",
@@ -52,6 +58,6 @@ def build_deployments(nightly: NightlyParams, ingest_cron: str | None = None) ->
         nightly_flow.to_deployment(
             name="nightly", description="Ingest and gate, invalidate the cache, build the dataset and the regression sets.",
             parameters={"params": nightly.model_dump(mode="json")},
-            schedules=[Cron(nightly.cron, timezone=nightly.timezone)],
+            schedules=[Cron(nightly.cron, timezone=nightly.timezone)], concurrency_limit=one_at_a_time,
         ),
     ]

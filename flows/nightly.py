@@ -22,9 +22,10 @@ from flows.build_dataset import build_dataset
 from flows.ingest import ingest_flow
 from schemas.cache import InvalidationReport
 from schemas.nightly import BranchOutcome, NightlyReport
-from schemas.params import NightlyParams, RunnerParams
+from schemas.params import IngestParams, NightlyParams, RunnerParams
 from tasks.common.runners import build_runner
 from tasks.ingest import versions
+from tasks.ingest.lock import TableLocked, table_lock
 from tasks.serving.prefect_tasks import build_regression_sets, invalidate_cache, retrieval_gate
 
 def submit_to_runner(runner: RunnerParams, heavy: Task, parameters: dict[str, Any]) -> State:
@@ -101,8 +102,18 @@ def summary_markdown(report: NightlyReport) -> str:
 
 
 def corpus_branches(params: NightlyParams) -> list[BranchOutcome]:
-    """Ingest without serving, gate the new version, and invalidate the cache if it was promoted."""
+    """Under the table's ingest lock, run the corpus branches; a lock not obtained fails the ingest branch."""
     held = params.ingest.model_copy(update={"index": params.ingest.index.model_copy(update={"promote": False})})
+    try:
+        with table_lock(held.index):
+            return locked_corpus_branches(params, held)
+    except TableLocked as error:
+        reason = "ingest failed"
+        return [BranchOutcome(name="ingest", status="failed", reason=str(error)), skipped("retrieval-gate", reason), skipped("invalidate-cache", reason)]
+
+
+def locked_corpus_branches(params: NightlyParams, held: IngestParams) -> list[BranchOutcome]:
+    """Ingest without serving, gate the new version, and invalidate the cache if it was promoted."""
     root = versions.manifest_root(held.index)
     previous = versions.read_pointer(root, versions.CURRENT)
     ingest, report = run_branch("ingest", lambda: ingest_flow(held, params.runner, return_state=True), measure_ingest)

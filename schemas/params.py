@@ -106,6 +106,14 @@ class IndexParams(StageParams):
         description="Move CURRENT (what search serves) to each new version on publish; off when the "
         "retrieval gate decides (the ingest-and-gate flow).",
     )
+    lock: Literal["wait", "fail"] = Field(
+        "wait",
+        description="When another run holds this table's ingest lock: 'wait' for it (up to lock_timeout_s), "
+        "or 'fail' at once naming the holder.",
+    )
+    lock_timeout_s: float = Field(
+        3600.0, ge=0, description="Longest wait for another run's lock on the table before failing (lock: wait)."
+    )
 
 
 class IngestParams(StageParams):

@@ -3,6 +3,16 @@
 from __future__ import annotations
 
 from schemas.corpus import IngestReport
+from schemas.timing import StageTiming
+
+CHUNK_STAGES = ("extract", "chunk", "embed", "write")
+
+
+def stage_chunks_per_second(name: str, timing: StageTiming, chunks: int) -> str:
+    """The run's chunks over the stage's seconds, for the stages that make or write chunks ('' otherwise)."""
+    if name not in CHUNK_STAGES or timing.seconds <= 0:
+        return ""
+    return f"{chunks / timing.seconds:.1f}"
 
 
 def ingest_summary_markdown(report: IngestReport, table: str) -> str:
@@ -20,11 +30,15 @@ def ingest_summary_markdown(report: IngestReport, table: str) -> str:
         "",
         "## Stages",
         "",
-        "| stage | seconds | items | items/s |",
-        "|---|---:|---:|---:|",
+        "Items are documents for discover, extract and chunk, chunks for embed and write. Chunks/s is the run's chunks written "
+        "over the stage's seconds (for the stages that handle chunks); seconds of work done in tasks add up over "
+        "the tasks, so they can exceed wall time.",
+        "",
+        "| stage | seconds | items | items/s | chunks/s |",
+        "|---|---:|---:|---:|---:|",
     ]
     lines += [
-        f"| {name} | {timing.seconds:.2f} | {timing.items} | {timing.items_per_second:.1f} |"
+        f"| {name} | {timing.seconds:.2f} | {timing.items} | {timing.items_per_second:.1f} | {stage_chunks_per_second(name, timing, report.chunks_written)} |"
         for name, timing in report.timings.items()
     ]
     if report.failed:
