@@ -115,7 +115,7 @@ def eval_retrieval(
     version: Annotated[Optional[str], typer.Option("--version", help="Corpus version to judge (default: CURRENT).")] = None,
     against: Annotated[Optional[str], typer.Option("--against", help="Baseline version (default: last good ancestor).")] = None,
     k: Annotated[Optional[int], typer.Option("--k", min=1, max=1000, help="Cut-off for recall@k and MRR.")] = None,
-    retrieval_set: Annotated[Optional[str], typer.Option("--set", help="Retrieval set JSONL.")] = None,
+    retrieval_set: Annotated[Optional[str], typer.Option("--set", help="Retrieval set JSONL, or a BEIR folder (queries.jsonl + qrels/test.tsv).")] = None,
     tolerance: Annotated[Optional[float], typer.Option("--tolerance", help="Allowed relative drop per metric.")] = None,
     warn_only: Annotated[Optional[bool], typer.Option("--warn-only/--block", help="Never hold CURRENT back.")] = None,
     record: Annotated[bool, typer.Option("--record/--no-record", help="--no-record: evaluate only (CURRENT untouched, no decision kept).")] = True,

@@ -19,6 +19,9 @@ class RetrievalCase(BaseModel):
     id: str
     text: str = Field(min_length=1)
     relevant: list[str] = Field(min_length=1)
+    grades: dict[str, int] | None = Field(
+        None, description="Graded relevance per document (BEIR qrels); empty: every relevant document has grade 1."
+    )
 
 
 class MetricSummary(_Record):

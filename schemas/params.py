@@ -298,7 +298,9 @@ class GateParams(StageParams):
     """The retrieval gate run after each corpus version."""
 
     retrieval_set: str = Field(
-        "data/sample/eval/retrieval.jsonl", description="JSONL of {\"id\", \"text\", \"relevant\": [doc_ids]}."
+        "data/sample/eval/retrieval.jsonl",
+        description="JSONL of {\"id\", \"text\", \"relevant\": [doc_ids]}, or a BEIR folder (queries.jsonl + "
+        "qrels/test.tsv, graded) whose corpus was ingested as <corpus-id>.txt files.",
     )
     k: int = Field(10, ge=1, le=1000, description="Cut-off for recall@k and MRR (nDCG is always @10).")
     mode: Literal["vector", "fts", "hybrid"] = Field("fts", description="Search mode evaluated (the search default).")

@@ -34,3 +34,22 @@ class QueryResult(BaseModel):
 
     id: Any
     results: list[SearchHit]
+
+
+class BeirDocument(BaseModel):
+    """One line of a BEIR ``corpus.jsonl``."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    id: str = Field(alias="_id", min_length=1)
+    title: str = ""
+    text: str = ""
+
+
+class BeirQuery(BaseModel):
+    """One line of a BEIR ``queries.jsonl``."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    id: str = Field(alias="_id", min_length=1)
+    text: str = Field(min_length=1)

@@ -1,7 +1,7 @@
 """The retrieval gate: evaluate a corpus version, compare it with the last good one, move CURRENT.
 
 Metrics are document-level (chunk hits deduplicated to document ids in rank order): recall@k,
-MRR@k and nDCG@10 (binary relevance), each with a 95% percentile-bootstrap confidence interval
+MRR@k and nDCG@10 (linear gains; graded when the set has grades, as BEIR qrels do), each with a 95% percentile-bootstrap confidence interval
 over the queries. A metric regresses as in the chapter's ``check_regressions``: when it falls
 below ``baseline x (1 - tolerance)``. A regressing version keeps CURRENT on the baseline unless the
 gate is set to warn only; a passing version that is the newest becomes CURRENT. Each decision is
@@ -12,7 +12,7 @@ with the last version that passed, not with a rejected one.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +27,16 @@ NDCG_CUTOFF = 10
 GATE_FOLDER = "gate"
 
 
-def read_retrieval_set(path: Path) -> list[RetrievalCase]:
-    """The retrieval set's cases (JSONL; blank lines skipped)."""
+def read_retrieval_set(path: Path, split: str = "test") -> list[RetrievalCase]:
+    """The retrieval set's cases: a JSONL file (blank lines skipped) or a BEIR folder.
+
+    A BEIR folder (``queries.jsonl`` + ``qrels/<split>.tsv``, graded relevance) is judged against
+    the documents its corpus became when written by ``tasks.ingest.beir.write_documents``.
+    """
+    if path.is_dir():
+        from tasks.ingest.beir import read_beir_cases
+
+        return read_beir_cases(path, split)
     lines = path.read_text(encoding="utf-8").splitlines()
     return [RetrievalCase.model_validate_json(line) for line in lines if line.strip()]
 
@@ -48,11 +56,17 @@ def reciprocal_rank(ranked: Sequence[str], relevant: set[str], k: int) -> float:
     return next((1.0 / rank for rank, doc in enumerate(ranked[:k], start=1) if doc in relevant), 0.0)
 
 
-def ndcg_at(ranked: Sequence[str], relevant: set[str], k: int) -> float:
-    """Binary-relevance nDCG over the top k."""
-    dcg = sum(1.0 / math.log2(rank + 1) for rank, doc in enumerate(ranked[:k], start=1) if doc in relevant)
-    ideal = sum(1.0 / math.log2(rank + 1) for rank in range(1, min(len(relevant), k) + 1))
-    return dcg / ideal
+def ndcg_at(ranked: Sequence[str], relevant: set[str] | Mapping[str, int], k: int) -> float:
+    """nDCG over the top k with linear gains (as pytrec_eval / BEIR).
+
+    ``relevant`` is a set (every document grade 1) or a mapping of document -> grade; grades of 0
+    or less count as not relevant.
+    """
+    grades = dict(relevant) if isinstance(relevant, Mapping) else dict.fromkeys(relevant, 1)
+    dcg = sum(grades.get(doc, 0) / math.log2(rank + 1) for rank, doc in enumerate(ranked[:k], start=1) if grades.get(doc, 0) > 0)
+    best = sorted((g for g in grades.values() if g > 0), reverse=True)[:k]
+    ideal = sum(g / math.log2(rank + 1) for rank, g in enumerate(best, start=1))
+    return dcg / ideal if ideal else 0.0
 
 
 def per_query_metrics(rankings: Sequence[Sequence[str]], cases: Sequence[RetrievalCase], k: int) -> dict[str, np.ndarray]:
@@ -61,7 +75,7 @@ def per_query_metrics(rankings: Sequence[Sequence[str]], cases: Sequence[Retriev
     return {
         "recall@k": np.array([recall_at(r, rel, k) for r, rel in zip(rankings, relevant)]),
         "mrr@k": np.array([reciprocal_rank(r, rel, k) for r, rel in zip(rankings, relevant)]),
-        "ndcg@10": np.array([ndcg_at(r, rel, NDCG_CUTOFF) for r, rel in zip(rankings, relevant)]),
+        "ndcg@10": np.array([ndcg_at(r, case.grades or rel, NDCG_CUTOFF) for r, rel, case in zip(rankings, relevant, cases)]),
     }
 
 
