@@ -180,3 +180,7 @@ def read_queries(path: Path) -> list[QueryLine]:
     return lines
 
 
+if __name__ == "__main__":  # python -m cli.ingest: only this group's commands (the DVC stages run it)
+    standalone = typer.Typer(name="tributary", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+    register(standalone)
+    standalone()

@@ -183,3 +183,9 @@ def register(app: typer.Typer) -> None:
         out = Path(regression.out_root) / regression.name
         manifest = write_regression_set(out, cases, retrieval, counts, strata, params, datetime.now(timezone.utc))
         typer.echo(json.dumps({"out": str(out), **manifest.counts}) if as_json else f"{out}: {manifest.counts}")
+
+
+if __name__ == "__main__":  # python -m cli.serving: only this group's commands (the DVC stages run it)
+    standalone = typer.Typer(name="tributary", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+    register(standalone)
+    standalone()
