@@ -30,7 +30,7 @@ from tools.synthetic_logs import SyntheticCorpus, write_logs
 from tasks.dataset.version import METRICS_FILE, STAGE
 
 ROOT = Path(__file__).resolve().parents[3]
-COPIED = ("flows", "tasks", "schemas", "data/sample", "data/forget", "dvc.yaml", "params.yaml")
+COPIED = ("cli", "flows", "tasks", "schemas", "tools", "data/sample", "data/forget", "dvc.yaml", "params.yaml")
 """What a temporary repo takes from this one: the code, the samples, the deny-list, dvc.yaml and params.yaml."""
 DVC = [sys.executable, "-m", "dvc"]
 
