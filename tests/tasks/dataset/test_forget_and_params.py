@@ -9,7 +9,8 @@ import yaml
 from schemas.params import DatasetParams, load_params
 from tasks.dataset.forget import forget_user, read_deny_list, record_version
 from tasks.dataset.select import user_hash
-from tasks.dataset.version import STAGE, code_deps, dvc_stage
+from tasks.dataset.version import ENTRY_MODULE, STAGE, dvc_stage
+from tools.dvc_deps import reachable_files
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -29,4 +30,4 @@ def test_forget_stores_a_hash_and_lists_versions(tmp_path: Path) -> None:
 def test_dvc_yaml_stage_is_rendered_from_params() -> None:
     document = yaml.safe_load((ROOT / "dvc.yaml").read_text())
     params = load_params(DatasetParams, path=ROOT / "params.yaml")
-    assert document["stages"][STAGE] == dvc_stage(params, code_deps(ROOT))
+    assert document["stages"][STAGE] == dvc_stage(params, reachable_files(ROOT, ENTRY_MODULE))
