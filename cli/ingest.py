@@ -43,6 +43,7 @@ def ingest(
     """Index SOURCE_DIR incrementally and publish a corpus version (runs the Prefect flow)."""
     from flows.ingest import ingest_flow
     from flows.ingest_and_gate import ingest_and_gate
+    from tasks.common.accounting import reason_code, stage_report
     from tasks.ingest.lock import TableLocked
     from tasks.ingest.versions import manifest_root
 
@@ -62,10 +63,11 @@ def ingest(
                 report = ingest_flow(params, task_runner)
         except TableLocked as error:
             fail(str(error))
+    counts = stage_report("ingest", report.discovered, (reason_code(f.reason) for f in report.failed)).as_flat()
     if as_json:
         fields = {"passed", "action", "current", "baseline_version", "regressions"}
         gate_summary = {"gate": verdict.model_dump(mode="json", include=fields) if verdict else None} if gate else {}
-        typer.echo(json.dumps({**report.json_summary(), **gate_summary}))
+        typer.echo(json.dumps({**report.json_summary(), "counts": counts, **gate_summary}))
         return
     summary = report.json_summary()
     typer.echo(
@@ -76,6 +78,7 @@ def ingest(
     )
     for failure in summary["failed"]:
         typer.echo(f"  failed {failure['doc_id']}: {failure['reason']}")
+    typer.echo("ingest: " + " ".join(f"{key}={value}" for key, value in counts.items()))
     if verdict is not None:
         typer.echo(f"retrieval gate: {'passed' if verdict.passed else 'REGRESSED'}, {verdict.action}; CURRENT is {verdict.current}")
 

@@ -41,6 +41,9 @@ def test_ingest_json_is_the_only_stdout_and_reconciles(ingested):
     assert report["discovered"] == report["unchanged"] + report["added"] + report["changed"] + len(report["failed"])
     assert all(set(f) == {"doc_id", "reason"} for f in report["failed"])
     assert {"extract", "chunk", "embed", "write"} <= set(report["timings"])
+    counts = report["counts"]  # the accounting shape every stage reports: total / kept / dropped_<reason>
+    assert counts["total"] == report["discovered"] and counts["kept"] == report["discovered"] - len(report["failed"])
+    assert sum(v for k, v in counts.items() if k.startswith("dropped_")) == len(report["failed"])
 
 
 def test_batch_search_prints_one_result_line_per_query(ingested):
