@@ -135,6 +135,15 @@ def write_mixed_corpus(root: Path) -> dict[str, str]:
     }
 
 
+def write_numbered_docs(root: Path, count: int, edition: int) -> None:
+    """``count`` markdown documents ``docNNN.md``; each ``edition`` changes every one of them."""
+    root.mkdir(parents=True, exist_ok=True)
+    topics = list(TOPICS)
+    for number in range(count):
+        text = markdown(topics[number % len(topics)]) + f"\n## Edition\n\nDocument {number} edition {edition} ships with note {number * 7 + edition}.\n"
+        (root / f"doc{number:03d}.md").write_text(text)
+
+
 def folder_bytes(folder: Path) -> dict[str, bytes]:
     """Every file under ``folder`` (sub-folders included), by relative path, with its bytes."""
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}

@@ -23,19 +23,12 @@ from flows.ingest import ingest_flow
 from schemas.params import IndexParams, IngestParams
 from tasks.ingest import versions
 from tasks.ingest.lock import read_holder
-from tests.documents import TOPICS, markdown
+from tests.documents import write_numbered_docs
 
 pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
 TABLE = "shared"
 
-
-def write_docs(root: Path, count: int, edition: int) -> None:
-    root.mkdir(parents=True, exist_ok=True)
-    topics = list(TOPICS)
-    for number in range(count):
-        text = markdown(topics[number % len(topics)]) + f"\n## Edition\n\nDocument {number} edition {edition} ships with note {number * 7 + edition}.\n"
-        (root / f"doc{number:02d}.md").write_text(text)
 
 
 def start_ingest(workdir: Path, source: Path, db: str, name: str) -> tuple[subprocess.Popen, Path]:
@@ -86,8 +79,8 @@ def test_two_ingests_started_at_once_take_turns_and_a_third_converges(tmp_path):
     index = IndexParams(db=db, table=TABLE, docs_per_batch=1)
     write_params(tmp_path, index)
     first, second = tmp_path / "first", tmp_path / "second"
-    write_docs(first, 4, edition=1)
-    write_docs(second, 4, edition=2)  # the same documents, every one changed
+    write_numbered_docs(first, 4, edition=1)
+    write_numbered_docs(second, 4, edition=2)  # the same documents, every one changed
 
     runs = [start_ingest(tmp_path, first, db, "first"), start_ingest(tmp_path, second, db, "second")]
     (code_a, report_a, err_a), (code_b, report_b, err_b) = (finish(*run) for run in runs)
@@ -118,7 +111,7 @@ def test_in_fail_mode_the_second_run_is_refused_naming_the_first(tmp_path):
     index = IndexParams(db=db, table=TABLE, docs_per_batch=1, lock="fail")
     write_params(tmp_path, index)
     source = tmp_path / "docs"
-    write_docs(source, 3, edition=1)
+    write_numbered_docs(source, 3, edition=1)
     runs = [start_ingest(tmp_path, source, db, "first"), start_ingest(tmp_path, source, db, "second")]
     results = [finish(*run) for run in runs]
     codes = sorted(code for code, _, _ in results)
@@ -134,7 +127,7 @@ def test_a_run_killed_while_holding_the_lock_does_not_block_the_next(tmp_path):
     index = IndexParams(db=db, table=TABLE, docs_per_batch=1, lock="fail")
     write_params(tmp_path, index)
     source = tmp_path / "docs"
-    write_docs(source, 12, edition=1)
+    write_numbered_docs(source, 12, edition=1)
     process, _ = start_ingest(tmp_path, source, db, "killed")
     deadline = time.monotonic() + 300
     try:

@@ -16,17 +16,10 @@ import yaml
 from flows.ingest import ingest_flow
 from schemas.params import IndexParams, IngestParams
 from tasks.ingest import versions
-from tests.documents import TOPICS, markdown
+from tests.documents import write_numbered_docs
 
 pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.slow]
 
-
-def write_docs(root: Path, count: int, edition: int) -> None:
-    root.mkdir(parents=True, exist_ok=True)
-    topics = list(TOPICS)
-    for number in range(count):
-        text = markdown(topics[number % len(topics)]) + f"\n## Edition\n\nDocument {number} edition {edition} ships with note {number * 7 + edition}.\n"
-        (root / f"doc{number:03d}.md").write_text(text)
 
 
 def table_state(db: str, version: str | None = None) -> tuple[int, set[str]]:
@@ -40,13 +33,13 @@ def table_state(db: str, version: str | None = None) -> tuple[int, set[str]]:
 def test_killed_run_leaves_last_version_intact_and_next_run_converges(tmp_path):
     source, db = tmp_path / "docs", str(tmp_path / "lancedb")
     params = IngestParams(source_dir=str(source), index=IndexParams(db=db, docs_per_batch=2))
-    write_docs(source, 40, edition=1)
+    write_numbered_docs(source, 40, edition=1)
     ingest_flow(params)
     root = versions.manifest_root(params.index)
     v1 = versions.read_manifest(root, "v1")
     published_version, v1_chunks = table_state(db, "v1")
 
-    write_docs(source, 40, edition=2)  # every document changes
+    write_numbered_docs(source, 40, edition=2)  # every document changes
     (tmp_path / "params.yaml").write_text(yaml.safe_dump({"ingest": params.model_dump(mode="json")}))
     env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
     env.pop("PREFECT_API_URL", None)
