@@ -89,7 +89,7 @@ def search(
     db: DbOption = None,
     table: TableOption = None,
     version: Annotated[Optional[str], typer.Option("--version", help="Corpus version tag (default: CURRENT).")] = None,
-    mode: Annotated[Optional[str], typer.Option("--mode", help="vector, fts or hybrid (default: the measured best, see README).")] = None,
+    mode: Annotated[Optional[str], typer.Option("--mode", help="vector, fts or hybrid (default: hybrid, the measured best; see docs/benchmarks.md).")] = None,
     queries: Annotated[Optional[Path], typer.Option("--queries", help="JSONL file of {\"id\", \"text\"} lines.")] = None,
     as_json: JsonOption = False,
     params_file: ParamsOption = None,

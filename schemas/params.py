@@ -18,6 +18,8 @@ from typing import Any, ClassVar, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from schemas.search import DEFAULT_MODE, SearchMode
+
 PARAMS_ENV = "TRIBUTARY_PARAMS"
 """Environment variable naming the params file; default ``params.yaml`` in the working directory (as DVC)."""
 
@@ -303,7 +305,7 @@ class GateParams(StageParams):
         "qrels/test.tsv, graded) whose corpus was ingested as <corpus-id>.txt files.",
     )
     k: int = Field(10, ge=1, le=1000, description="Cut-off for recall@k and MRR (nDCG is always @10).")
-    mode: Literal["vector", "fts", "hybrid"] = Field("fts", description="Search mode evaluated (the search default).")
+    mode: SearchMode = Field(DEFAULT_MODE, description="Search mode evaluated (the search default).")
     tolerance: float = Field(
         0.05, ge=0, lt=1, description="A metric regresses when it falls below baseline x (1 - tolerance)."
     )

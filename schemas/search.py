@@ -7,6 +7,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 SearchMode = Literal["vector", "fts", "hybrid"]
+DEFAULT_MODE: SearchMode = "hybrid"
+"""The search default, chosen by measurement: hybrid beat BM25 and vector search on our labelled set
+(nDCG@10 0.978 / 0.972 / 0.932) and on a held-out public set (0.712 / 0.677 / 0.657); docs/benchmarks.md."""
 
 
 class SearchHit(BaseModel):

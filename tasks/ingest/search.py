@@ -11,11 +11,10 @@ import numpy as np
 
 from schemas.corpus import CorpusManifest
 from schemas.params import EmbedParams, IndexParams
-from schemas.search import SearchHit, SearchMode
+from schemas.search import DEFAULT_MODE, SearchHit, SearchMode
 from tasks.ingest import index, versions
 from tasks.ingest.embed import Embedder, load_embedder
 
-DEFAULT_MODE: SearchMode = "fts"
 """Measured best on the labelled set (docs/benchmarks.md); hybrid and vector are a flag away."""
 _COLUMNS = ["doc_id", "chunk_id", "text"]
 HYBRID_CANDIDATES = 2
