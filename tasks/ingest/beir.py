@@ -10,7 +10,6 @@ text), so the ingest's document id maps back to the BEIR id by dropping the suff
 from __future__ import annotations
 
 import gzip
-import json
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
