@@ -126,7 +126,7 @@ class ObjectStores:
 
     def __init__(self, repo, remote: str | None) -> None:
         """The cache of ``repo`` and the remote ``remote`` (None: the default remote; none configured: no remote)."""
-        from dvc.exceptions import NoRemoteError
+        from dvc.config import NoRemoteError
 
         self.cache = {"md5": repo.cache.local, LEGACY: repo.cache.legacy}
         try:
