@@ -11,12 +11,15 @@ import contextlib
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from cli.options import DaskAddressOption, ParamsOption, RunnerOption, WorkersOption, fail, params_or_fail, runner_params
 from schemas.params import DatasetParams
+
+if TYPE_CHECKING:
+    from schemas.forget import ForgetReport
 
 
 def _params(path: Path | None, overrides: dict[str, Any] | None = None) -> DatasetParams:
@@ -150,7 +153,7 @@ def _pool_uri(params: DatasetParams) -> str | None:
     return pool if isinstance(pool, str) or pool is None else getattr(pool, "uri", None)
 
 
-def _forget_summary(report: Any) -> list[str]:
+def _forget_summary(report: ForgetReport) -> list[str]:
     """The readable lines of a forget report, one kind a line."""
     cache = report.cache_entries
     lines = [
@@ -177,7 +180,7 @@ def _forget_summary(report: Any) -> list[str]:
     return lines
 
 
-def _confirm_purge(report: Any, yes: bool) -> None:
+def _confirm_purge(report: ForgetReport, yes: bool) -> None:
     """Warn on stderr about what ``--purge-remote`` deletes; unless ``--yes``, ask, and exit 1 on no."""
     revisions = sorted({r for v in report.dvc_versions or [] for r in v["revisions"]})
     _note(
@@ -239,10 +242,14 @@ def forget_command(
         report = purge_dvc(report, root, findings, remote)
     if as_json:
         _emit({**report.model_dump(mode="json"), "removed": report.removed()})
-        return
-    typer.echo("\n".join(_forget_summary(report)))
-    if report.versions or report.dvc_versions:
-        typer.echo("Rebuild (tributary build-dataset or dvc repro) to publish versions without them.")
+    else:
+        typer.echo("\n".join(_forget_summary(report)))
+        if report.versions or report.dvc_versions:
+            typer.echo("Rebuild (tributary build-dataset or dvc repro) to publish versions without them.")
+    for error in report.errors:
+        _note(f"error: not forgotten in {error}")
+    if report.errors:
+        raise typer.Exit(1)
 
 
 def generate_logs_command(

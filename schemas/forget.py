@@ -30,6 +30,7 @@ class ForgetReport(BaseModel):
     dvc_remote: str | None = None
     purge_objects: int = Field(0, description="Objects a purge would delete (held only by versions with the user).")
     purged_objects: dict[str, int] | None = Field(None, description="Objects deleted (cache, remote); None: no purge.")
+    errors: list[str] = Field(default_factory=list, description="Stores that could not be reached (the command exits 1).")
 
     def removed(self) -> int:
         """Everything this call removed or added (0: the user was already forgotten everywhere it looked)."""

@@ -40,9 +40,17 @@ def forget_pool_rows(pool_uri: str | None, hashed: str) -> int | None:
     return pool.forget_user(pool_uri, hashed)
 
 
-def forget_cache_entries(cache: CacheParams, hashed: str, redis: bool) -> dict[str, int | None]:
-    """Entries of the user removed from the sqlite3 file (when it exists) and from Redis (when ``redis``)."""
+def forget_cache_entries(cache: CacheParams, hashed: str, redis: bool) -> tuple[dict[str, int | None], list[str]]:
+    """Entries of the user removed from the sqlite3 file (when it exists) and from Redis (when ``redis``).
+
+    Returns:
+        The counts by backend, and the errors: a Redis that cannot be reached is reported (count None),
+        not raised, so the steps after this one still run and the command can fail loudly at the end.
+    """
+    from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
+
     removed: dict[str, int | None] = {"local": None, "redis": None}
+    errors: list[str] = []
     if Path(cache.path).exists():
         local = SqliteCacheStore(cache.path)
         try:
@@ -53,9 +61,11 @@ def forget_cache_entries(cache: CacheParams, hashed: str, redis: bool) -> dict[s
         remote = RedisCacheStore.from_url(cache.redis_url)
         try:
             removed["redis"] = remote.delete_for_user(hashed)
+        except (RedisConnectionError, RedisTimeoutError) as error:
+            errors.append(f"redis at {cache.redis_url}: {error}")
         finally:
             remote.close()
-    return removed
+    return removed, errors
 
 
 def forget_regression_cases(roots: list[Path], hashed: str, now: datetime) -> dict[str, dict[str, int]]:
@@ -92,7 +102,7 @@ def forget_everywhere(
     hashed = user_hash(user_id, dataset.forget.user_hash_salt)
     added = add_to_deny_list(Path(dataset.forget.deny_list), hashed)
     pool_rows = forget_pool_rows(pool_uri, hashed)
-    cache = forget_cache_entries(serving.cache, hashed, redis)
+    cache, errors = forget_cache_entries(serving.cache, hashed, redis)
     roots = sorted({Path(serving.regression.out_root), Path(dataset.decontaminate.regression_root)})
     cases = forget_regression_cases(roots, hashed, now)
     findings = dvc_history.find_versions(repo_root, hashed, remote) if repo_root is not None else None
@@ -101,7 +111,7 @@ def forget_everywhere(
         cache_entries=cache, regression_cases=cases, versions=versions_containing(Path(dataset.out_root), hashed),
         dvc_versions=[v.report() for v in findings.holding] if findings else None,
         dvc_unreadable=findings.unreadable if findings else 0, dvc_remote=findings.remote if findings else None,
-        purge_objects=len(findings.doomed_objects()) if findings else 0,
+        purge_objects=len(findings.doomed_objects()) if findings else 0, errors=errors,
     )
     return report, findings
 

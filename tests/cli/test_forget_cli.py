@@ -141,3 +141,20 @@ def test_forget_reaches_every_store_and_a_second_call_removes_nothing(repo, tmp_
     assert "already on the deny-list" in readable.stdout and "0 cases, 0 retrieval cases removed" in readable.stdout
     local.close()
     remote.close()
+
+
+def test_an_unreachable_redis_fails_the_command_after_every_other_step(tmp_path: Path) -> None:
+    from tests.tasks.serving.conftest import free_port
+
+    deny = tmp_path / "deny.txt"
+    params_file = tmp_path / "params.yaml"
+    params_file.write_text(yaml.safe_dump({
+        "dataset": {"out_root": str(tmp_path / "datasets"), "forget": {"deny_list": str(deny)}},
+        "serving": {"cache": {"path": str(tmp_path / "none.sqlite3")}, "regression": {"out_root": str(tmp_path / "r")}},
+    }))
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    result = CliRunner().invoke(app, ["forget", "--user-id", "alice", "--params", str(params_file), "--redis-url", url, "--json"])
+    assert result.exit_code == 1 and f"not forgotten in redis at {url}" in result.stderr
+    report = json.loads(result.stdout)
+    assert report["deny_list"] is True and report["cache_entries"] == {"local": None, "redis": None}
+    assert user_hash("alice", DatasetParams().forget.user_hash_salt) in deny.read_text()
