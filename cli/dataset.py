@@ -164,10 +164,13 @@ def _forget_summary(report: ForgetReport) -> list[str]:
     ]
     for folder, counts in report.regression_cases.items():
         lines.append(f"regression set {folder}: {counts['cases']} cases, {counts['retrieval']} retrieval cases removed"
-                     + (f" ({counts['unattributed']} items name no user: rebuild the set)" if counts["unattributed"] else ""))
+                     + (f" ({counts['unattributed']} items carry no user hash: anonymous calls, or written before "
+                        "cases recorded their user)" if counts["unattributed"] else ""))
     lines += [f"registry: {v['name']} {v['version']} contained the user" for v in report.versions]
     if report.dvc_versions is None:
         lines.append("DVC versions: not listed (no DVC repository here; see --repo)")
+    elif not report.dvc_versions:
+        lines.append(f"DVC versions holding the user: none ({report.dvc_unreadable} versions could not be read)")
     for version in report.dvc_versions or []:
         lines.append(f"DVC version still holding the user: {version['path']} {version['md5']} "
                      f"({version['name'] or ''} {version['version'] or ''}; in {', '.join(version['revisions'])})")
@@ -180,8 +183,8 @@ def _forget_summary(report: ForgetReport) -> list[str]:
     return lines
 
 
-def _confirm_purge(report: ForgetReport, yes: bool) -> None:
-    """Warn on stderr about what ``--purge-remote`` deletes; unless ``--yes``, ask, and exit 1 on no."""
+def _confirm_purge(report: ForgetReport, yes: bool) -> bool:
+    """Warn on stderr about what ``--purge-remote`` deletes; unless ``--yes``, ask (on stderr). True: purge."""
     revisions = sorted({r for v in report.dvc_versions or [] for r in v["revisions"]})
     _note(
         f"WARNING: --purge-remote deletes {report.purge_objects} objects of {len(report.dvc_versions or [])} DVC "
@@ -192,9 +195,10 @@ def _confirm_purge(report: ForgetReport, yes: bool) -> None:
     if "workspace" in revisions:
         _note("WARNING: the workspace's own version still holds the user: rebuild (dvc repro) before purging, "
               "or the current outputs lose their cache copy too.")
-    if not yes and not typer.confirm("Purge these objects?", default=False, err=True):
-        _note("nothing purged")
-        raise typer.Exit(1)
+    if yes or typer.confirm("Purge these objects?", default=False, err=True):
+        return True
+    _note("nothing purged")
+    return False
 
 
 def forget_command(
@@ -236,9 +240,8 @@ def forget_command(
         user_id, params, serving, datetime.now(timezone.utc), pool_uri=pool or _pool_uri(params),
         redis=redis_url is not None or serving.cache.backend == "redis", repo_root=root, remote=remote,
     )
-    if purge_remote:
-        if report.purge_objects:
-            _confirm_purge(report, yes)
+    refused = purge_remote and report.purge_objects > 0 and not _confirm_purge(report, yes)
+    if purge_remote and not refused:
         report = purge_dvc(report, root, findings, remote)
     if as_json:
         _emit({**report.model_dump(mode="json"), "removed": report.removed()})
@@ -248,7 +251,7 @@ def forget_command(
             typer.echo("Rebuild (tributary build-dataset or dvc repro) to publish versions without them.")
     for error in report.errors:
         _note(f"error: not forgotten in {error}")
-    if report.errors:
+    if report.errors or refused:
         raise typer.Exit(1)
 
 

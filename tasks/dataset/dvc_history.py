@@ -172,7 +172,9 @@ def inspect(version: DvcVersion, stores: ObjectStores, hashed: str) -> bool:
         return False
     files = {entry["relpath"]: entry["md5"] for entry in json.loads(listing)}
     version.objects = {version.md5, *files.values()}
-    manifest = json.loads(stores.read(files["manifest.json"], version.hash_name) or b"{}") if "manifest.json" in files else {}
+    raw = stores.read(files["manifest.json"], version.hash_name) if "manifest.json" in files else b"{}"
+    version.readable = raw is not None
+    manifest = json.loads(raw or b"{}")
     version.name, version.version = manifest.get("name"), manifest.get("version")
     if isinstance(manifest.get("user_hashes"), list):
         return hashed in manifest["user_hashes"]

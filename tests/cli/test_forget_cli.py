@@ -119,6 +119,8 @@ def test_forget_reaches_every_store_and_a_second_call_removes_nothing(repo, tmp_
 
     refused = CliRunner().invoke(app, [*command, "--purge-remote"], input="n\n")
     assert refused.exit_code == 1 and "WARNING: --purge-remote deletes 3 objects" in refused.stderr
+    report = json.loads(refused.stdout.splitlines()[-1])  # CliRunner echoes the typed answer to stdout
+    assert "nothing purged" in refused.stderr and report["purged_objects"] is None and report["purge_objects"] == 3
     assert _objects(tmp_path / "remote") == remote_before
 
     purged = CliRunner().invoke(app, [*command, "--purge-remote", "--yes"])
