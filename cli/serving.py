@@ -70,8 +70,10 @@ def cache_warm(
     with contextlib.redirect_stdout(sys.stderr):
         warm = warm_set_from_folder(folder, params, dataset, datetime.now(timezone.utc))
     store = open_store(params.cache)
-    for entry in warm.entries:
-        store.put(entry)
+    try:
+        store.put_many(warm.entries)
+    finally:
+        store.close()
     counts = dict(sorted(warm.counts.items()))
     typer.echo(json.dumps(counts) if as_json else ", ".join(f"{k} {v}" for k, v in counts.items()))
 
