@@ -101,10 +101,12 @@ def _chain(table: list[int], count: int) -> int:
 
 
 def _table(table: list[int]) -> bytes:
+    """An allocation table as little-endian 32-bit sector numbers."""
     return struct.pack(f"<{len(table)}I", *table)
 
 
 def _pad(data: bytes, size: int, filler: bytes = b"\x00") -> bytes:
+    """``data`` filled up to a multiple of ``size`` with ``filler``."""
     return data + filler * (-len(data) % size // len(filler))
 
 
