@@ -10,13 +10,16 @@ from tasks.pii.engine import LANGUAGE, build_nlp_engine
 from tasks.pii.recognizers import (
     CapitalisedNameRecognizer,
     CuedNameRecognizer,
+    GazetteerNameRecognizer,
     GroupedPhoneRecognizer,
     LuhnCardRecognizer,
+    NameLikeEntityRecognizer,
     OfflineEmailRecognizer,
     id_number_recognizer,
     international_phone_recognizer,
     introduced_name_recognizer,
     street_address_recognizer,
+    english_words,
     user_handle_recognizer,
 )
 
@@ -42,6 +45,9 @@ def build_analyzer(skip_parser: bool = True, extra_recognizers: bool = True) -> 
         registry.add_recognizer(international_phone_recognizer())
         registry.add_recognizer(introduced_name_recognizer())
         registry.add_recognizer(CapitalisedNameRecognizer(nlp_engine.nlp[LANGUAGE]))
+        english = english_words(nlp_engine.nlp[LANGUAGE])
+        registry.add_recognizer(GazetteerNameRecognizer(english))
+        registry.add_recognizer(NameLikeEntityRecognizer(english))
         for recognizer in (
             CuedNameRecognizer(),
             user_handle_recognizer(),

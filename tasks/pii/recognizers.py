@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
@@ -244,3 +245,149 @@ class GroupedPhoneRecognizer(PatternRecognizer):
         digits = re.sub(r"\D", "", pattern_text)
         ipv4 = re.fullmatch(r"\d{1,3}(?:\.\d{1,3}){3}", pattern_text) is not None
         return 9 <= len(digits) <= 15 and not ipv4
+
+
+MONTHS_AND_DAYS = frozenset(
+    "january february march april may june july august september october november december "
+    "monday tuesday wednesday thursday friday saturday sunday".split()
+)
+
+
+@functools.cache
+def person_name_gazetteer() -> tuple[frozenset[str], frozenset[str]]:
+    """First and last names of every locale Faker ships (MIT; about 31,000 first and 28,000 last names).
+
+    Read from the providers' class attributes (no ``Faker`` instance, no randomness).
+    """
+    import importlib
+    import pkgutil
+
+    import faker.providers.person as person
+
+    first: set[str] = set()
+    last: set[str] = set()
+    for module in pkgutil.iter_modules(person.__path__):
+        provider = getattr(importlib.import_module(f"{person.__name__}.{module.name}"), "Provider", None)
+        attributes = vars(provider) if provider is not None else {}
+        for attr, into in (("first_names", first), ("first_names_male", first), ("first_names_female", first),
+                           ("first_names_nonbinary", first), ("last_names", last)):
+            values = attributes.get(attr)
+            if isinstance(values, dict | list | tuple | set | frozenset):
+                into.update(v for v in values if isinstance(v, str) and v.isalpha())
+    return frozenset(first), frozenset(last)
+
+
+def english_words(nlp) -> frozenset[str]:
+    """Lower-case English words: the lemma index of spaCy's English lemmatizer (WordNet's nouns, verbs,
+    adjectives and adverbs, some proper nouns among them), spaCy's stop words, month and day names."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    words: set[str] = set(STOP_WORDS) | MONTHS_AND_DAYS | COMMON_WORDS
+    if "lemmatizer" in nlp.pipe_names:
+        lookups = nlp.get_pipe("lemmatizer").lookups
+        if lookups.has_table("lemma_index"):
+            for lemmas in lookups.get_table("lemma_index").values():
+                words.update(w for w in lemmas if "_" not in w)
+    return frozenset(words)
+
+
+class GazetteerNameRecognizer(EntityRecognizer):
+    """Known first names that are not English words, with the name words that follow them.
+
+    A capitalised word (``Wendy``, ``MICHELLE``) that is a first name in Faker's lists of every locale
+    and not an English word (spaCy's lemma index, stop words, months) starts a PERSON; up to two
+    following words join it when they are capitalised, or lower-case known last names
+    (``Kylie minogue``), and not English words. Catches the names spaCy's small model misses in
+    short informal text without removing the common words that double as names (``Will``, ``Mark``,
+    ``Rose``, ``Grant``).
+    """
+
+    _WORD = re.compile(r"(?<![\w@#'’])[^\W\d_][^\W\d_'’-]*(?:['’-][^\W\d_]+)?(?![\w@])")
+
+    def __init__(self, english: frozenset[str], first: frozenset[str] | None = None,
+                 last: frozenset[str] | None = None) -> None:
+        gazetteer_first, gazetteer_last = person_name_gazetteer() if first is None or last is None else (first, last)
+        self._first = {n.casefold() for n in gazetteer_first if len(n) >= 3} - english
+        self._last = {n.casefold() for n in gazetteer_last if len(n) >= 3} - english
+        self._english = english
+        super().__init__(supported_entities=["PERSON"], name="GazetteerNameRecognizer", supported_language=LANGUAGE)
+
+    def load(self) -> None:
+        """Nothing to load: the lists are read at construction."""
+
+    @staticmethod
+    def _capitalised(word: str) -> bool:
+        return word[0].isupper() and (word[1:].islower() or word.isupper())
+
+    def _joins(self, word: str) -> bool:
+        folded = word.casefold()
+        if folded in self._english:
+            return False
+        return self._capitalised(word) or folded in self._last or folded in self._first
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        """PERSON findings starting at a known first name."""
+        if "PERSON" not in entities:
+            return []
+        words = list(self._WORD.finditer(text))
+        results, i = [], 0
+        while i < len(words):
+            word = words[i].group()
+            if not (self._capitalised(word) and word.casefold() in self._first):
+                i += 1
+                continue
+            j = i
+            while j + 1 < len(words) and j - i < 2 and text[words[j].end() : words[j + 1].start()] == " ":
+                if not self._joins(words[j + 1].group()):
+                    break
+                j += 1
+            results.append(RecognizerResult("PERSON", words[i].start(), words[j].end(), 0.5))
+            i = j + 1
+        return results
+
+
+class NameLikeEntityRecognizer(EntityRecognizer):
+    """spaCy's organisations, places and nationalities that look like a person's name, as PERSON.
+
+    spaCy's small model often labels an unfamiliar name ORG or GPE (``Kimmel``, ``Hamidollah``,
+    ``Naora``). A span of one to three title-case words (no digits, no inner capitals such as
+    ``PixelDesk``) becomes a PERSON when its first word is a known first name (``Jason``, ``Paul``:
+    common words among them), or when none of its words is an English word: ``Google``, ``Paris``,
+    ``Orbit Mail`` or ``Jenkins Group`` stay.
+    """
+
+    FUSED_LABELS = ("ORGANIZATION", "LOCATION", "NRP")
+    _TITLE_WORD = re.compile(r"[^\W\d_][^\W\d_A-Z]*(?:['’-][^\W\d_][^\W\d_A-Z]*)*")
+
+    def __init__(self, english: frozenset[str], first: frozenset[str] | None = None) -> None:
+        names = person_name_gazetteer()[0] if first is None else first
+        self._first = {n.casefold() for n in names if len(n) >= 3}
+        self._english = english
+        super().__init__(supported_entities=["PERSON"], name="NameLikeEntityRecognizer", supported_language=LANGUAGE)
+
+    def load(self) -> None:
+        """Nothing to load: reads the entities spaCy already found."""
+
+    def name_like(self, span: str) -> bool:
+        """True for one to three title-case words led by a first name, or with no English word."""
+        words = span.split()
+        if not 1 <= len(words) <= 3 or not all(w[0].isupper() and self._TITLE_WORD.fullmatch(w) for w in words):
+            return False
+        parts = [p.casefold() for w in words for p in re.split(r"['’-]", w) if p]
+        if words[0].casefold() in self._first:
+            return True
+        return all(len(p) >= 3 and p not in self._english for p in parts)
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        """PERSON findings for name-like spaCy organisations, places and nationalities."""
+        if "PERSON" not in entities or nlp_artifacts is None:
+            return []
+        return [
+            RecognizerResult("PERSON", e.start_char, e.end_char, 0.5)
+            for e in nlp_artifacts.entities
+            if e.label_ in self.FUSED_LABELS and self.name_like(e.text)
+        ]
