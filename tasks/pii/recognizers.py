@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Iterable
 
@@ -294,7 +295,7 @@ def english_words(nlp) -> frozenset[str]:
 class GazetteerNameRecognizer(EntityRecognizer):
     """Known first names that are not English words, with the name words that follow them.
 
-    A capitalised word (``Wendy``, ``MICHELLE``) that is a first name in Faker's lists of every locale
+    A capitalised or lower-case word (``Wendy``, ``MICHELLE``, ``tanner``) that is a first name in Faker's lists of every locale
     and not an English word (spaCy's lemma index, stop words, months) starts a PERSON; up to two
     following words join it when they are capitalised, or lower-case known last names
     (``Kylie minogue``), and not English words. Catches the names spaCy's small model misses in
@@ -302,6 +303,8 @@ class GazetteerNameRecognizer(EntityRecognizer):
     ``Rose``, ``Grant``).
     """
 
+    _HASHTAG = re.compile(r"(?<![\w#])#(\w{4,})")
+    _CAMEL = re.compile(r"[A-Z][a-z]+|[A-Z]+(?![a-z])|[a-z]+|\d+")
     _WORD = re.compile(r"(?<![\w@#'’])[^\W\d_][^\W\d_'’-]*(?:['’-][^\W\d_]+)?(?![\w@])")
 
     def __init__(self, english: frozenset[str], first: frozenset[str] | None = None,
@@ -319,6 +322,9 @@ class GazetteerNameRecognizer(EntityRecognizer):
     def _capitalised(word: str) -> bool:
         return word[0].isupper() and (word[1:].islower() or word.isupper())
 
+    def _starts(self, word: str) -> bool:
+        return self._capitalised(word) or (word.islower() and len(word) >= 4)
+
     def _joins(self, word: str) -> bool:
         folded = word.casefold()
         if folded in self._english:
@@ -335,7 +341,7 @@ class GazetteerNameRecognizer(EntityRecognizer):
         results, i = [], 0
         while i < len(words):
             word = words[i].group()
-            if not (self._capitalised(word) and word.casefold() in self._first):
+            if not (self._starts(word) and word.casefold() in self._first):
                 i += 1
                 continue
             j = i
@@ -345,6 +351,10 @@ class GazetteerNameRecognizer(EntityRecognizer):
                 j += 1
             results.append(RecognizerResult("PERSON", words[i].start(), words[j].end(), 0.5))
             i = j + 1
+        for tag in self._HASHTAG.finditer(text):
+            parts = self._CAMEL.findall(tag.group(1))
+            if any(a.casefold() in self._first and b[0].isupper() for a, b in itertools.pairwise(parts)):
+                results.append(RecognizerResult("PERSON", tag.start(), tag.end(), 0.5))
         return results
 
 
