@@ -312,7 +312,7 @@ class GazetteerNameRecognizer(EntityRecognizer):
         gazetteer_first, gazetteer_last = person_name_gazetteer() if first is None or last is None else (first, last)
         self._first = {n.casefold() for n in gazetteer_first if len(n) >= 3} - english
         self._last = {n.casefold() for n in gazetteer_last if len(n) >= 3} - english
-        self._english = english
+        self.english = english
         super().__init__(supported_entities=["PERSON"], name="GazetteerNameRecognizer", supported_language=LANGUAGE)
 
     def load(self) -> None:
@@ -327,7 +327,7 @@ class GazetteerNameRecognizer(EntityRecognizer):
 
     def _joins(self, word: str) -> bool:
         folded = word.casefold()
-        if folded in self._english:
+        if folded in self.english:
             return False
         return self._capitalised(word) or folded in self._last or folded in self._first
 
