@@ -143,12 +143,17 @@ _NAME = r"(?-i:" + NAME_WORD + r"(?:[ ]" + NAME_WORD + r"){0,2})"
 _NAME_CUES = {
     "greeting": r"(?i:hi|hello|hey|dear|hiya|thanks|thank you|goodbye|bye|welcome|congrats|congratulations)[ ,]{1,2}",
     "field": r"(?i:name|first name|last name|surname|full name|given name|patient|client|employee|customer|"
-    r"complainant|applicant|contact|member|student|tenant|guest|attendee|witness|signed|attn)\s*:\s*",
+    r"complainant|applicant|contact|member|student|tenant|guest|attendee|witness|signed|attn|instructor|educator|"
+    r"trainer|teacher|tutor|reporter|borrower|lender|trustee|recordee|author|guardian|parent|participants?|"
+    r"attendees|recipient|beneficiary|cardholder|account holder|interviewer|interviewee|candidate|physician|"
+    r"therapist|counsell?or|supervisor|coordinator|host|speaker|organi[sz]er|dear)\s*:\s*",
     "title": r"\b(?i:mr|mrs|ms|miss|mx|dr|prof|sir|dame|madam|mayor|mayoress|officer|judge|rev|capt)\.?[ ]",
     "verb": r"\b(?i:directed by|written by|produced by|recorded by|reviewed by|compiled by|signed by|owned by|"
     r"registered to|submitted by|assigned to|prepared by|approved by|created by|posted by|sent by|my name is|"
     r"name's|call me|spoke with|talked to|speak with|spoke to|collaborate with|meeting with|sessions? with|"
-    r"workshop with|regards,|thanks,|cheers,|sincerely,|best,):?\s{1,3}",
+    r"workshop with|regards,|thanks,|cheers,|sincerely,|best,|evaluated by|assessed by|managed by|led by|"
+    r"conducted by|authored by|presented by|hosted by|taught by|treated by|referred by|examined by|"
+    r"interviewed by|reported by|filed by|issued to|addressed to|on behalf of|consent for|permission for):?\s{1,3}",
 }
 COMMON_WORDS = frozenset(
     "team all everyone everybody there guys folks world sir madam friends friend again you everyone's so for "
