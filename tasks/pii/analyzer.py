@@ -17,6 +17,7 @@ from tasks.pii.recognizers import (
     OfflineEmailRecognizer,
     id_number_recognizer,
     international_phone_recognizer,
+    international_street_recognizer,
     introduced_name_recognizer,
     street_address_recognizer,
     english_words,
@@ -42,6 +43,7 @@ def build_analyzer(skip_parser: bool = True, extra_recognizers: bool = True) -> 
     registry.add_recognizer(OfflineEmailRecognizer())
     if extra_recognizers:
         registry.add_recognizer(street_address_recognizer())
+        registry.add_recognizer(international_street_recognizer())
         registry.add_recognizer(international_phone_recognizer())
         registry.add_recognizer(introduced_name_recognizer())
         registry.add_recognizer(CapitalisedNameRecognizer(nlp_engine.nlp[LANGUAGE]))

@@ -406,3 +406,44 @@ class NameLikeEntityRecognizer(EntityRecognizer):
             for e in nlp_artifacts.entities
             if e.label_ in self.FUSED_LABELS and self.name_like(e.text)
         ]
+
+
+STREET_TYPES_BEFORE = (
+    "rue|avenue|av\\.|avenida|avda\\.|calle|c/|carrer|rua|piazza|piazzale|corso|strada|largo|"
+    "boulevard|bd\\.?|chemin|allée|impasse|quai|place|plaza|paseo|praça|travessa|ul\\.|ulica|aleja|al\\.|"
+    "utca|út|ulitsa|prospekt|straat|laan|weg|plein|gracht|kade|(?-i:Via|Viale)"
+)
+"""Street words written before the name (``12 Rue de Rivoli``, ``Calle Mayor 5``, ``ul. Długa 3``)."""
+STREET_TYPES_AFTER = (
+    "straße|strasse|str\\.|gasse|weg|platz|allee|damm|ufer|gade|vej|gatan|gränd|vägen|veien|gata|"
+    "straat|laan|plein|gracht|utca|katu|polku"
+)
+"""Street words ending the name, a house number after it (``Hauptstraße 5``, ``Kungsgatan 44``)."""
+_NAME_PARTICLES = r"(?:(?i:de|del|de la|des|du|da|do|dos|di|della|van|der|den|la|le|les|los|las|von)\s+)*"
+
+
+def international_street_recognizer() -> PatternRecognizer:
+    """Street addresses in the continental styles: a street word before the name, or a name ending in one.
+
+    ``12 Rue de Rivoli``, ``Via Roma 10``, ``Calle Mayor 5, 3º``, ``Hauptstraße 5``, ``Kungsgatan 44 B``.
+    A house number is required (before or after), so ``rue``, ``via`` and ``place`` in prose do not match
+    (nor ``sent 2 via Slack``: ``via`` takes its number after the name, as Italian addresses do).
+    """
+    # presidio matches with IGNORECASE: the capitals are matched with it off.
+    name = _NAME_PARTICLES + r"(?-i:\p{Lu})[\p{L}'’.-]+(?:\s+" + _NAME_PARTICLES + r"(?-i:\p{Lu})[\p{L}'’.-]+){0,3}"
+    before = r"(?i:" + STREET_TYPES_BEFORE + r")\s+" + name
+    number = r"\d{1,5}(?:\s?(?-i:[A-Z])(?![\w]))?"
+    patterns = [
+        Pattern("number, street word, name", r"(?<![\w.])\d{1,5}[a-z]?,?\s+(?!(?i:via)\s)" + before + r"(?:,?\s+" + number + r")?", 0.6),
+        Pattern("street word, name, number", r"(?<![\w.])" + before + r",?\s+" + number, 0.6),
+        Pattern(
+            "name ending in a street word, number",
+            r"(?<![\w.])(?-i:\p{Lu})[\p{L}-]*(?i:" + STREET_TYPES_AFTER + r")(?:\s+(?-i:\p{Lu})[\p{L}-]+)?\s+" + number,
+            0.6,
+        ),
+    ]
+    return PatternRecognizer(
+        supported_entity="STREET_ADDRESS",
+        name="InternationalStreetRecognizer",
+        patterns=patterns,
+    )
