@@ -310,7 +310,8 @@ class GazetteerNameRecognizer(EntityRecognizer):
 
     _HASHTAG = re.compile(r"(?<![\w#])#(\w{4,})")
     _CAMEL = re.compile(r"[A-Z][a-z]+|[A-Z]+(?![a-z])|[a-z]+|\d+")
-    _WORD = re.compile(r"(?<![\w@#'’])[^\W\d_][^\W\d_'’-]*(?:['’-][^\W\d_]+)?(?![\w@])")
+    _WORD = re.compile(r"(?<![\w@#'’])[^\W\d_][^\W\d_'’-]*(?:['’-](?![sS]\b)[^\W\d_]+)?(?![\w@])")
+    """A word; ``O'Brien`` and ``Jean-Luc`` are one, the possessive of ``Wendy's`` is left out."""
 
     def __init__(self, english: frozenset[str], first: frozenset[str] | None = None,
                  last: frozenset[str] | None = None) -> None:
