@@ -3,7 +3,9 @@
 A name introduced with a cue ("my name is Rubija Hasanović") is often repeated without one
 ("thanks Rubija", "Luíz's project"); the recognizers see each text alone and can miss the repeat.
 Every finding's value, and each word of a PERSON finding that is not a common word, is looked
-for again (whole words, ignoring case) in all the texts of the example or record.
+for again (whole words, ignoring case) in all the texts of the example or record; a PERSON echo
+takes in up to two capitalised words after it that are not common words ("Siobhán" found in
+"Thanks Siobhán!" covers "Siobhán Ní Bhriain" in the user's message).
 """
 
 from __future__ import annotations
@@ -53,6 +55,20 @@ def _pattern(values: Iterable[str]) -> regex.Pattern | None:
     return regex.compile(r"(?<![\w@.])(?:" + "|".join(map(re.escape, ordered)) + r")(?![\w@])", regex.IGNORECASE)
 
 
+_NEXT_NAME_WORD = regex.compile(r"[ ](\p{Lu}[\p{L}'’-]*)")
+
+
+def _name_end(text: str, end: int, common: frozenset[str]) -> int:
+    """Where a name echoed at ``text[..end]`` ends: up to two more capitalised words that are not common."""
+    for _ in range(2):
+        m = _NEXT_NAME_WORD.match(text, end)
+        folded = m.group(1).casefold().strip("'’-") if m else ""
+        if not m or folded in STOP_WORDS or folded in COMMON_WORDS or folded in common:
+            break
+        end = m.end()
+    return end
+
+
 def with_echoes(texts: Sequence[str], findings: Mapping[str, list[RecognizerResult]],
                 common: frozenset[str] = frozenset()) -> dict[str, list[RecognizerResult]]:
     """Findings of ``texts`` plus a finding at every other occurrence of a value found in any of them.
@@ -74,8 +90,10 @@ def with_echoes(texts: Sequence[str], findings: Mapping[str, list[RecognizerResu
         found = list(findings.get(text, []))
         if pattern is not None:
             for m in pattern.finditer(text):
-                if not any(f.start <= m.start() and m.end() <= f.end for f in found):
-                    kind = values.get(m.group().casefold(), "PERSON")
-                    found.append(RecognizerResult(kind, m.start(), m.end(), ECHO_SCORE))
+                if any(f.start <= m.start() and m.end() <= f.end for f in found):
+                    continue
+                kind = values.get(m.group().casefold(), "PERSON")
+                end = _name_end(text, m.end(), common) if kind == "PERSON" else m.end()
+                found.append(RecognizerResult(kind, m.start(), end, ECHO_SCORE))
         out[text] = found
     return out

@@ -44,13 +44,15 @@ def street_address_recognizer() -> PatternRecognizer:
 
 
 def international_phone_recognizer() -> PatternRecognizer:
-    """Numbers with a ``+`` country code and digit groups, and ``(NNN) NNN-NNNN`` whatever the area code."""
+    """Numbers with a ``+`` country code and digit groups, ``(NNN) NNN-NNNN`` whatever the area code, and a
+    bracketed area code of two to four digits before two groups (``(37) 788-063``)."""
     return PatternRecognizer(
         supported_entity="PHONE_NUMBER",
         name="InternationalPhoneRecognizer",
         patterns=[
             Pattern("intl phone", r"(?<![\w+])\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,6}(?![\w])", 0.7),
             Pattern("north american phone", r"(?<![\w(])\(\d{3}\)[ ]?\d{3}[-. ]\d{4}\b", 0.6),
+            Pattern("area code in brackets", r"(?<![\w(])\(\d{2,4}\)[ ]?\d{3,4}[-. ]\d{3,4}(?![\w-]|\.\d)", 0.5),
         ],
         context=["phone", "call", "mobile", "tel", "whatsapp", "number"],
     )
@@ -141,7 +143,8 @@ NAME_WORD = r"\p{Lu}[\p{L}'’-]*"
 _NAME = r"(?-i:" + NAME_WORD + r"(?:[ ]" + NAME_WORD + r"){0,2})"
 """presidio matches with IGNORECASE: the name part turns it off, the cues keep it."""
 _NAME_CUES = {
-    "greeting": r"(?i:hi|hello|hey|dear|hiya|thanks|thank you|goodbye|bye|welcome|congrats|congratulations)[ ,]{1,2}",
+    "greeting": r"(?i:hi|hello|hey|dear|hiya|thanks|thank you|goodbye|bye|welcome|congrats|congratulations|"
+    r"hola|bonjour|salut|hallo|ciao|olá|hej|hei|merhaba|gracias|merci|danke|obrigad[oa]|grazie)[ ,]{1,2}",
     "field": r"(?i:name|first name|last name|surname|full name|given name|patient|client|employee|customer|"
     r"complainant|applicant|contact|member|student|tenant|guest|attendee|witness|signed|attn|instructor|educator|"
     r"trainer|teacher|tutor|reporter|borrower|lender|trustee|recordee|author|guardian|parent|participants?|"
@@ -150,7 +153,8 @@ _NAME_CUES = {
     "title": r"\b(?i:mr|mrs|ms|miss|mx|dr|prof|sir|dame|madam|mayor|mayoress|officer|judge|rev|capt)\.?[ ]",
     "verb": r"\b(?i:directed by|written by|produced by|recorded by|reviewed by|compiled by|signed by|owned by|"
     r"registered to|submitted by|assigned to|prepared by|approved by|created by|posted by|sent by|my name is|"
-    r"name's|call me|spoke with|talked to|speak with|spoke to|collaborate with|meeting with|sessions? with|"
+    r"name's|call me|je m'appelle|je suis|me llamo|soy|mi chiamo|sono|ich bin|ich heiße|ich heisse|mein name ist|"
+    r"meu nome é|eu sou|mijn naam is|ik ben|jag heter|mitt namn är|jeg heter|nazywam się|spoke with|talked to|speak with|spoke to|collaborate with|meeting with|sessions? with|"
     r"workshop with|regards,|thanks,|cheers,|sincerely,|best,|evaluated by|assessed by|managed by|led by|"
     r"conducted by|authored by|presented by|hosted by|taught by|treated by|referred by|examined by|"
     r"interviewed by|reported by|filed by|issued to|addressed to|on behalf of|consent for|permission for):?\s{1,3}",
@@ -159,7 +163,8 @@ COMMON_WORDS = frozenset(
     "team all everyone everybody there guys folks world sir madam friends friend again you everyone's so for "
     "and the this that team's mom mum dad today tomorrow please ok okay sure yes no great good morning evening "
     "afternoon night customer client support sales admin user patient doctor nurse manager hey hello hi dear "
-    "male female gender marketing judge officer mister".split()
+    "male female gender marketing judge officer mister hola bonjour salut hallo ciao olá hej hei merhaba gracias "
+    "merci danke grazie obrigado obrigada".split()
 )
 
 

@@ -18,6 +18,7 @@ from tasks.pii.recognizers import (
     LuhnCardRecognizer,
     NameLikeEntityRecognizer,
     id_number_recognizer,
+    international_phone_recognizer,
     international_street_recognizer,
     person_name_gazetteer,
     user_handle_recognizer,
@@ -278,3 +279,29 @@ def test_echoes_reach_every_message_of_a_redacted_example() -> None:
     messages = (*example.messages, ChatMessage(role="assistant", content="Have a nice day, Rubija."))
     redacted = redact_examples([example.model_copy(update={"messages": messages})], PARAMS).examples[0]
     assert "Rubija" not in " ".join(m.content for m in redacted.messages)
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Bonjour, je m'appelle Amélie Poulain.", "Amélie Poulain"),
+        ("Hola, soy Rubija, mi correo es r@example.ba", "Rubija"),
+        ("Hallo, ich bin Jürgen Weiß.", "Jürgen Weiß"),
+        ("Ciao Giulia, ecco il link.", "Giulia"),
+    ],
+)
+def test_cued_names_in_other_languages(text: str, name: str) -> None:
+    spans = _spans(CuedNameRecognizer(), text, "PERSON")
+    assert name in spans and not {"Hola", "Bonjour", "Hallo", "Ciao"} & set(spans)
+
+
+def test_bracketed_area_codes() -> None:
+    recognizer = international_phone_recognizer()
+    text = "phones (37) 788-063 and (0621) 555-0199, not (2019) or (12) 34-56"
+    assert _spans(recognizer, text, "PHONE_NUMBER") == ["(37) 788-063", "(0621) 555-0199"]
+
+
+def test_a_person_echo_takes_in_the_rest_of_the_name() -> None:
+    texts = ["Thanks Siobhán!", "my colleague Siobhán Ní Bhriain gave me this number, Siobhán Please call"]
+    echoed = with_echoes(texts, {texts[0]: [RecognizerResult("PERSON", 7, 14, 0.6)]}, common=frozenset())
+    assert [texts[1][r.start : r.end] for r in echoed[texts[1]]] == ["Siobhán Ní Bhriain", "Siobhán"]
