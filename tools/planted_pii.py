@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -105,16 +106,30 @@ def planted_logs(values: PlantedValues, n: int, seed: int = 0, users: int = 40) 
     return SyntheticCorpus(lines=lines, planted_pii=planted, categories=sorted({json.loads(x)["category"] for x in lines}))
 
 
-def leaked_values(published: dict[str, str], planted: list[PlantedPII]) -> dict[str, set[str]]:
-    """``kind -> values`` found verbatim (ignoring case) in any published text.
+def ambient_text(corpus: SyntheticCorpus) -> str:
+    """The log lines with every planted value cut out: words the logs carry anyway (templates, replies)."""
+    raw = "\n".join(corpus.lines)
+    for value in sorted({p.value for p in corpus.planted_pii}, key=len, reverse=True):
+        raw = raw.replace(value, " ")
+    return raw
+
+
+def _occurs(value: str, text: str) -> bool:
+    return re.search(r"(?<!\w)" + re.escape(value) + r"(?!\w)", text, re.IGNORECASE) is not None
+
+
+def leaked_values(published: dict[str, str], planted: list[PlantedPII], ambient: str = "") -> dict[str, set[str]]:
+    """``kind -> values`` found verbatim (whole words, ignoring case) in any published text.
 
     Args:
         published: ``name -> text`` of everything in the dataset folder.
         planted: The planted values.
+        ambient: Text the logs carry outside the planted values (``ambient_text``): a value that
+            also occurs there (a name such as ``Link`` or ``Grant``) cannot be told apart and is skipped.
     """
-    haystack = "\n".join(published.values()).casefold()
+    haystack = "\n".join(published.values())
     leaks: dict[str, set[str]] = {}
-    for p in planted:
-        if p.value.casefold() in haystack:
-            leaks.setdefault(p.entity_type, set()).add(p.value)
+    for kind, value in sorted({(p.entity_type, p.value) for p in planted}):
+        if _occurs(value, haystack) and not (ambient and _occurs(value, ambient)):
+            leaks.setdefault(kind, set()).add(value)
     return leaks

@@ -24,21 +24,27 @@ class OfflineEmailRecognizer(EmailRecognizer):
 
 STREET_SUFFIXES = (
     "street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|terrace|"
-    "close|crescent|square|sq|parkway|pkwy|highway|hwy|alley|row|gardens|strasse|straße"
+    "close|crescent|square|sq|parkway|pkwy|highway|hwy|alley|row|gardens|strasse|straße|trail|grove|view|hill|"
+    "green|walk|mews|rise|heights|circle|cir|trace|loop|pike|crossing|ridge|parade|esplanade|quay|broadway|park"
 )
 
 
 def street_address_recognizer() -> PatternRecognizer:
-    """House number, one to four capitalised words and a street suffix, optionally unit, city, state, ZIP."""
+    """House number, one to four capitalised words and a street suffix (US and UK ones: Road, Lane, Trail,
+    Grove, Mews, ...), optionally unit, city, state, ZIP; or the number after the street (``Dot Road 131``)."""
     pattern = (
-        r"\b\d{1,5}[A-Za-z]?\s+(?:[A-Z][\w'.-]*\s+){1,4}(?:" + STREET_SUFFIXES + r")\b\.?"
+        r"\b\d{1,5}[A-Za-z]?\s+(?:(?-i:[A-Z])[\w'.-]*\s+){1,4}(?:" + STREET_SUFFIXES + r")\b\.?"
         r"(?:,?\s+(?:apt|apartment|suite|unit|flat|#)\.?\s*\w{1,5})?"
         r"(?:,\s*[A-Z][a-z]+(?:\s[A-Z][a-z]+)?)?(?:,\s*[A-Z]{2}\s+\d{5}(?:-\d{4})?)?"
     )
+    # presidio matches with IGNORECASE: the street's words are capitalised with it off.
+    word = r"(?-i:[A-Z])[\w'.-]*\s+"
+    not_a_stop_word = r"(?!(?i:we|i|you|the|a|an|our|my|and|to|at|on|in|via|by|of|for)\s)"
+    number_after = r"\b" + not_a_stop_word + r"(?:" + word + r"){1,3}(?:" + STREET_SUFFIXES + r")\b\.?\s+\d{1,4}(?-i:[A-Z])?\b"
     return PatternRecognizer(
         supported_entity="STREET_ADDRESS",
         name="StreetAddressRecognizer",
-        patterns=[Pattern("street address", pattern, 0.6)],
+        patterns=[Pattern("street address", pattern, 0.6), Pattern("street, then number", number_after, 0.5)],
         context=["address", "live", "lives", "ship", "deliver", "street", "located"],
     )
 

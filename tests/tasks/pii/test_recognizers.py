@@ -21,6 +21,7 @@ from tasks.pii.recognizers import (
     international_phone_recognizer,
     international_street_recognizer,
     person_name_gazetteer,
+    street_address_recognizer,
     user_handle_recognizer,
 )
 from tasks.pii.redact import analyze_texts, redact_examples
@@ -305,3 +306,10 @@ def test_a_person_echo_takes_in_the_rest_of_the_name() -> None:
     texts = ["Thanks Siobhán!", "my colleague Siobhán Ní Bhriain gave me this number, Siobhán Please call"]
     echoed = with_echoes(texts, {texts[0]: [RecognizerResult("PERSON", 7, 14, 0.6)]}, common=frozenset())
     assert [texts[1][r.start : r.end] for r in echoed[texts[1]]] == ["Siobhán Ní Bhriain", "Siobhán"]
+
+
+def test_street_addresses_with_the_number_after_and_lower_case_prose() -> None:
+    """The street words were matched ignoring case (presidio's flag): "5 days on the road" was an address."""
+    recognizer = street_address_recognizer()
+    text = "ship to Dot Road 131 or 12 Oak Road, apt 4; not 5 days on the road, nor We Walk 5 miles"
+    assert sorted(_spans(recognizer, text, "STREET_ADDRESS")) == ["12 Oak Road, apt 4", "Dot Road 131"]
