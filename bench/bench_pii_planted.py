@@ -34,7 +34,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 from bench.bench_pii_public import DATA, read_ambientmeta, read_conll  # noqa: E402
-from tools.planted_pii import PlantedValues, ambient_text, leaked_values, planted_logs  # noqa: E402
+from tools.planted_pii import PlantedValues, _occurs, ambient_text, leaked_values, planted_logs  # noqa: E402
 
 STREET_WORDS = ("road", "street", "lane", "way", "close", "boulevard", "avenue", "trail", "grove", "view", "drive",
                 "court", "place", "crescent", "hill", "row", "walk", "gardens", "terrace", "square", "park")
@@ -112,13 +112,15 @@ def main() -> None:
     distinct = {(p.entity_type, p.value) for p in corpus.planted_pii}
     for kind, _ in distinct:
         planted_by_kind[kind] += 1
-    leaks = leaked_values(published, corpus.planted_pii, raw)
-    skipped = {(k, v) for k, v in distinct if re.search(rf"(?<!\w){re.escape(v)}(?!\w)", raw, re.IGNORECASE)}
-    haystack = "\n".join(published.values())
     raw = ambient_text(corpus)
+    leaks = leaked_values(published, corpus.planted_pii, raw)
+    folded_raw = raw.casefold()
+    skipped = {(k, v) for k, v in distinct if _occurs(v, folded_raw)}
+    haystack = "\n".join(published.values())
     ambient = set(re.findall(r"[^\W\d_]{3,}", raw))  # words the logs carry anyway (templates, replies)
     name_words = {w for k, v in distinct if k == "name" for w in re.findall(r"[^\W\d_]{3,}", v)} - ambient
-    word_leaks = sorted(w for w in name_words if re.search(rf"(?<!\w){re.escape(w)}(?!\w)", haystack))
+    published_words = set(re.findall(r"[^\W\d_]{3,}", haystack))
+    word_leaks = sorted(name_words & published_words)
     report["planted_distinct"] = dict(planted_by_kind)
     report["leaked_verbatim"] = {k: len(leaks.get(k, ())) for k in planted_by_kind}
     report["leaked_total"] = sum(report["leaked_verbatim"].values())

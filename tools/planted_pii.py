@@ -108,14 +108,21 @@ def planted_logs(values: PlantedValues, n: int, seed: int = 0, users: int = 40) 
 
 def ambient_text(corpus: SyntheticCorpus) -> str:
     """The log lines with every planted value cut out: words the logs carry anyway (templates, replies)."""
+    values = sorted({p.value for p in corpus.planted_pii}, key=len, reverse=True)
+    pattern = re.compile("|".join(map(re.escape, values))) if values else None
     raw = "\n".join(corpus.lines)
-    for value in sorted({p.value for p in corpus.planted_pii}, key=len, reverse=True):
-        raw = raw.replace(value, " ")
-    return raw
+    return pattern.sub(" ", raw) if pattern else raw
 
 
-def _occurs(value: str, text: str) -> bool:
-    return re.search(r"(?<!\w)" + re.escape(value) + r"(?!\w)", text, re.IGNORECASE) is not None
+def _occurs(value: str, folded_text: str) -> bool:
+    """``value`` in ``folded_text`` (already casefolded) as whole words (``str.find``: fast on large text)."""
+    needle, start = value.casefold(), 0
+    while (at := folded_text.find(needle, start)) >= 0:
+        end = at + len(needle)
+        if (at == 0 or not folded_text[at - 1].isalnum()) and (end == len(folded_text) or not folded_text[end].isalnum()):
+            return True
+        start = at + 1
+    return False
 
 
 def leaked_values(published: dict[str, str], planted: list[PlantedPII], ambient: str = "") -> dict[str, set[str]]:
@@ -127,7 +134,7 @@ def leaked_values(published: dict[str, str], planted: list[PlantedPII], ambient:
         ambient: Text the logs carry outside the planted values (``ambient_text``): a value that
             also occurs there (a name such as ``Link`` or ``Grant``) cannot be told apart and is skipped.
     """
-    haystack = "\n".join(published.values())
+    haystack, ambient = "\n".join(published.values()).casefold(), ambient.casefold()
     leaks: dict[str, set[str]] = {}
     for kind, value in sorted({(p.entity_type, p.value) for p in planted}):
         if _occurs(value, haystack) and not (ambient and _occurs(value, ambient)):
