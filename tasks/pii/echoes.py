@@ -13,13 +13,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
-import regex
 from presidio_analyzer import RecognizerResult
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from tasks.pii.recognizers import COMMON_WORDS, MONTHS_AND_DAYS
 
 ECHO_SCORE = 0.5
+_WORD = re.compile(r"[^\W\d_][\w'’-]{2,}")
 MIN_ECHO_CHARS = 3
 
 
@@ -40,7 +40,9 @@ def echo_values(texts: Iterable[str], findings: Mapping[str, list[RecognizerResu
                 values.setdefault(value.casefold(), f.entity_type)
             if f.entity_type != "PERSON":
                 continue
-            for word in regex.findall(r"\p{Lu}[\p{L}'’-]{2,}", value):
+            for word in _WORD.findall(value):
+                if not word[0].isupper():
+                    continue
                 folded = word.casefold().strip("'’-")
                 if folded not in STOP_WORDS and folded not in COMMON_WORDS and folded not in MONTHS_AND_DAYS \
                         and folded not in common and len(folded) >= MIN_ECHO_CHARS:
@@ -48,14 +50,14 @@ def echo_values(texts: Iterable[str], findings: Mapping[str, list[RecognizerResu
     return values
 
 
-def _pattern(values: Iterable[str]) -> regex.Pattern | None:
+def _pattern(values: Iterable[str]) -> re.Pattern | None:
     ordered = sorted(set(values), key=len, reverse=True)
     if not ordered:
         return None
-    return regex.compile(r"(?<![\w@.])(?:" + "|".join(map(re.escape, ordered)) + r")(?![\w@])", regex.IGNORECASE)
+    return re.compile(r"(?<![\w@.])(?:" + "|".join(map(re.escape, ordered)) + r")(?![\w@])", re.IGNORECASE)
 
 
-_NEXT_NAME_WORD = regex.compile(r"[ ](\p{Lu}[\p{L}'’-]*)")
+_NEXT_NAME_WORD = re.compile(r"[ ]([^\W\d_][\w'’-]*)")
 
 
 def _name_end(text: str, end: int, common: frozenset[str]) -> int:
@@ -63,7 +65,7 @@ def _name_end(text: str, end: int, common: frozenset[str]) -> int:
     for _ in range(2):
         m = _NEXT_NAME_WORD.match(text, end)
         folded = m.group(1).casefold().strip("'’-") if m else ""
-        if not m or folded in STOP_WORDS or folded in COMMON_WORDS or folded in common:
+        if not m or not m.group(1)[0].isupper() or folded in STOP_WORDS or folded in COMMON_WORDS or folded in common:
             break
         end = m.end()
     return end
