@@ -49,7 +49,7 @@ def logs(tmp_path_factory, corpus: SyntheticCorpus) -> Path:
 @flow
 def regression_sets_on_runner(logs_dir: str, serving: ServingParams, runner: RunnerParams) -> dict[str, int]:
     """The nightly run's regression-set branch alone, on the given runner."""
-    heavy = {"logs_dir": logs_dir, "serving": serving, "redact": NightlyParams().dataset.redact}
+    heavy = {"logs_dir": logs_dir, "serving": serving, "dataset": NightlyParams().dataset}
     state = submit_to_runner(runner, build_regression_sets, heavy)
     return state.result()
 
