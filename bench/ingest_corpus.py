@@ -8,10 +8,13 @@ each, then times as separate processes, whole process each (imports and model lo
    set to ``--backend`` in a params.yaml copy;
 
 and reports ratio = ingest / floor, the ingest's stage seconds, and a vector-only nDCG@10 on the
-NFCorpus queries whose judged documents (``--qrels``, graded) lie in the slice: every chunk
+NFCorpus dev and test queries whose judged documents (graded) lie in the slice: every chunk
 vector is scored against the query (exact, brute force), a document ranks by its best chunk.
+``--set ingest.chunk.packing=greedy`` (repeatable) sets any params key for the ingest, e.g. to
+time the chunker before session 4 (``packing=greedy``, ``whole_if_fits=false``,
+``breakpoint_vectors=model``) against the current one on the same machine.
 
-    python bench/ingest_corpus.py [--docs 500] [--backend torch] [--floor-backend torch] [--json]
+    python bench/ingest_corpus.py [--docs 500] [--backend torch] [--floor-backend torch] [--set KEY=VALUE] [--json]
 """
 
 from __future__ import annotations
@@ -98,7 +101,9 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=500)
     parser.add_argument("--backend", default="torch")
     parser.add_argument("--floor-backend", default="torch")
-    parser.add_argument("--qrels", default="dev", choices=["dev", "test"])
+    parser.add_argument("--qrels", default="dev,test", help="Comma-separated qrels splits for nDCG@10.")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="A params.yaml key for the ingest, dotted (ingest.chunk.packing=greedy); the value is YAML.")
     parser.add_argument("--work", type=Path, default=None, help="Reuse this folder (the slice is rewritten).")
     parser.add_argument("--skip-floor", action="store_true")
     parser.add_argument("--json", action="store_true")
@@ -108,11 +113,18 @@ def main() -> None:
     source, db = work / "docs", work / f"lancedb-{args.backend}"
     written = write_slice(source, args.docs)
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["ingest"]["embed"]["backend"] = args.backend
+    params.setdefault("ingest", {}).setdefault("embed", {})["backend"] = args.backend
+    for setting in args.set:
+        key, _, value = setting.partition("=")
+        *parents, leaf = key.split(".")
+        node = params
+        for name in parents:
+            node = node.setdefault(name, {})
+        node[leaf] = yaml.safe_load(value)
     (work / "params.yaml").write_text(yaml.safe_dump(params))
     python = sys.executable
     result: dict = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "load_before": os.getloadavg(),
-                    "documents": written, "backend": args.backend}
+                    "documents": written, "backend": args.backend, "settings": args.set}
     if not args.skip_floor:
         floor_s, floor_out = timed_process([python, str(REPO / "bench" / "ingest_floor.py"), str(source),
                                             "--backend", args.floor_backend], work)
@@ -128,8 +140,8 @@ def main() -> None:
     }
     if "floor" in result:
         result["ratio"] = round(ingest_s / result["floor"]["seconds"], 3)
-    result["quality"] = vector_ndcg(db, args.backend, {p.stem for p in source.glob("*.txt")},
-                                    NFCORPUS / "qrels" / f"{args.qrels}.tsv")
+    result["quality"] = {split: vector_ndcg(db, args.backend, {p.stem for p in source.glob("*.txt")},
+                                            NFCORPUS / "qrels" / f"{split}.tsv") for split in args.qrels.split(",")}
     result["load_after"] = os.getloadavg()
     print(json.dumps(result, indent=None if args.json else 2))
 
