@@ -40,7 +40,7 @@ GRID = [
 
 def ingest_once(folder: Path, work: Path) -> IngestParams:
     """Lay the corpus out under ``work/docs`` and ingest it unless ``work/lancedb`` already has a version."""
-    params = load_params("ingest", IngestParams)
+    params = load_params(IngestParams)
     index = params.index.model_copy(update={"db": str(work / "lancedb")})
     params = params.model_copy(update={"source_dir": str(work / "docs"), "index": index})
     root = versions.manifest_root(index)

@@ -16,7 +16,11 @@ vector is scored against the query (exact, brute force), a document ranks by its
 time the chunker before session 4 (``packing=greedy``, ``whole_if_fits=false``,
 ``breakpoint_vectors=model``) against the current one on the same machine.
 
-    python bench/ingest_corpus.py [--docs 500] [--backend torch] [--floor-backend torch] [--set KEY=VALUE] [--json]
+With ``--reruns`` it then times, the same way, an unchanged re-run and a re-run after editing
+``--changed`` (default 1%) of the files (``tools.bench_corpus.mutate_corpus``), each as a share of
+the cold run (targets <= 2% and <= 5%).
+
+    python bench/ingest_corpus.py [--docs 500] [--backend torch] [--floor-backend torch] [--set KEY=VALUE] [--reruns] [--json]
 """
 
 from __future__ import annotations
@@ -98,6 +102,21 @@ def vector_ndcg(db: Path, backend: str, docs: set[str], qrels: Path, k: int = 10
     return {"queries": len(ids), f"ndcg@{k}": round(float(np.mean(values)), 4)}
 
 
+def time_reruns(python: str, source: Path, db: Path, work: Path, cold_s: float, changed: float) -> dict:
+    """Unchanged and ``changed``-edited re-runs of the ingest, whole process each, against the cold run."""
+    from tools.bench_corpus import mutate_corpus
+
+    command = [python, "-m", "cli.app", "ingest", str(source), "--db", str(db), "--json"]
+    runs = {}
+    for name in ("unchanged", "changed"):
+        edited = len(mutate_corpus(source, changed, seed=1)) if name == "changed" else 0
+        seconds, out = timed_process(command, work)
+        summary = json.loads(out.strip().splitlines()[-1])
+        runs[name] = {"seconds": round(seconds, 1), "share_of_cold": round(seconds / cold_s, 4), "edited_files": edited,
+                      **{key: summary[key] for key in ("unchanged", "added", "changed", "chunks_written", "chunks_deleted")}}
+    return runs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=500)
@@ -110,6 +129,8 @@ def main() -> None:
     parser.add_argument("--skip-floor", action="store_true")
     parser.add_argument("--no-floor-after", dest="floor_after", action="store_false",
                         help="Time the floor once (before the ingest) instead of before and after it.")
+    parser.add_argument("--reruns", action="store_true", help="Also time an unchanged and a --changed re-run.")
+    parser.add_argument("--changed", type=float, default=0.01)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -155,6 +176,8 @@ def main() -> None:
                                  round(ingest_s / min(f["seconds"] for f in floors), 3)]
     result["quality"] = {split: vector_ndcg(db, args.backend, {p.stem for p in source.glob("*.txt")},
                                             NFCORPUS / "qrels" / f"{split}.tsv") for split in args.qrels.split(",")}
+    if args.reruns:
+        result["reruns"] = time_reruns(python, source, db, work, ingest_s, args.changed)
     result["load_after"] = os.getloadavg()
     print(json.dumps(result, indent=None if args.json else 2))
 

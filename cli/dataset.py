@@ -11,12 +11,15 @@ import contextlib
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from cli.options import DaskAddressOption, ParamsOption, RunnerOption, WorkersOption, fail, params_or_fail, runner_params
 from schemas.params import DatasetParams
+
+if TYPE_CHECKING:
+    from schemas.forget import ForgetReport
 
 
 def _params(path: Path | None, overrides: dict[str, Any] | None = None) -> DatasetParams:
@@ -144,30 +147,112 @@ def build_dataset_command(
         )
 
 
+def _pool_uri(params: DatasetParams) -> str | None:
+    """The pool ``forget`` removes rows from when ``--pool`` is not given: the dataset params' pool, if they have one."""
+    pool = getattr(params, "pool", None)
+    return pool if isinstance(pool, str) or pool is None else getattr(pool, "uri", None)
+
+
+def _forget_summary(report: ForgetReport) -> list[str]:
+    """The readable lines of a forget report, one kind a line."""
+    cache = report.cache_entries
+    lines = [
+        f"user {report.user_hash}: {'added to' if report.deny_list else 'already on'} the deny-list {report.deny_list_path}",
+        "pool rows: " + ("no pool" if report.pool_rows is None else f"{report.pool_rows} removed"),
+        "cache entries removed: " + ", ".join(
+            f"{kind} {'not present' if n is None else n}" for kind, n in cache.items()),
+    ]
+    for folder, counts in report.regression_cases.items():
+        lines.append(f"regression set {folder}: {counts['cases']} cases, {counts['retrieval']} retrieval cases removed"
+                     + (f" ({counts['unattributed']} items carry no user hash: anonymous calls, or written before "
+                        "cases recorded their user)" if counts["unattributed"] else ""))
+    lines += [f"registry: {v['name']} {v['version']} contained the user" for v in report.versions]
+    if report.dvc_versions is None:
+        lines.append("DVC versions: not listed (no DVC repository here; see --repo)")
+    elif not report.dvc_versions:
+        lines.append(f"DVC versions holding the user: none ({report.dvc_unreadable} versions could not be read)")
+    for version in report.dvc_versions or []:
+        lines.append(f"DVC version still holding the user: {version['path']} {version['md5']} "
+                     f"({version['name'] or ''} {version['version'] or ''}; in {', '.join(version['revisions'])})")
+    if report.purged_objects is not None:
+        lines.append(f"purged objects: cache {report.purged_objects['cache']}, remote {report.purged_objects['remote']}")
+    elif report.purge_objects:
+        lines.append(f"{report.purge_objects} DVC objects still hold the user: --purge-remote deletes them")
+    if report.removed() == 0:
+        lines.append("nothing left to remove: the user was already forgotten everywhere forget looks")
+    return lines
+
+
+def _confirm_purge(report: ForgetReport, yes: bool) -> bool:
+    """Warn on stderr about what ``--purge-remote`` deletes; unless ``--yes``, ask (on stderr). True: purge."""
+    revisions = sorted({r for v in report.dvc_versions or [] for r in v["revisions"]})
+    _note(
+        f"WARNING: --purge-remote deletes {report.purge_objects} objects of {len(report.dvc_versions or [])} DVC "
+        f"versions from the local DVC cache and the remote {report.dvc_remote or '(none configured)'}. Those versions "
+        f"(revisions {', '.join(revisions)}) can never be checked out, pulled or reproduced from cache again, by "
+        "anyone. This cannot be undone."
+    )
+    if "workspace" in revisions:
+        _note("WARNING: the workspace's own version still holds the user: rebuild (dvc repro) before purging, "
+              "or the current outputs lose their cache copy too.")
+    if yes or typer.confirm("Purge these objects?", default=False, err=True):
+        return True
+    _note("nothing purged")
+    return False
+
+
 def forget_command(
     user_id: Annotated[str, typer.Option("--user-id", help="The user to forget.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as one JSON object.")] = False,
+    pool: Annotated[str | None, typer.Option("--pool", help="Pool to remove the rows from (default: params).")] = None,
+    cache_file: Annotated[str | None, typer.Option("--cache-file", help="sqlite3 cache file (default: params).")] = None,
+    redis_url: Annotated[
+        str | None, typer.Option("--redis-url", help="Also clean this Redis (default: params, when the backend is redis).")
+    ] = None,
+    repo: Annotated[
+        Path | None, typer.Option("--repo", file_okay=False, help="git + DVC repository to list (default: here, if one).")
+    ] = None,
+    remote: Annotated[str | None, typer.Option("--remote", help="DVC remote (default: params, else the default remote).")] = None,
+    purge_remote: Annotated[
+        bool, typer.Option("--purge-remote", help="Delete the DVC objects that hold the user from cache and remote.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Purge without asking (the warning is still printed).")] = False,
     params_file: ParamsOption = None,
 ) -> None:
-    """Put a user on the deny-list (later builds exclude them) and list the versions that contained them."""
-    from tasks.dataset.forget import forget_user
+    """Forget a user everywhere: deny-list, pool, both caches, regression sets; list (and purge) DVC versions.
+
+    Idempotent: a second call removes nothing and says so. See docs/forget.md.
+    """
+    from datetime import datetime, timezone
+
+    from schemas.params import ServingParams
+    from tasks.forget import forget_everywhere, purge_dvc
 
     params = _params(params_file)
-    outcome = forget_user(user_id, Path(params.forget.deny_list), Path(params.out_root), params.forget.user_hash_salt)
-    record = {
-        "user_hash": outcome.user_hash,
-        "added": outcome.added,
-        "deny_list": params.forget.deny_list,
-        "versions": outcome.versions,
-    }
+    serving = params_or_fail(ServingParams, {"cache": {"path": cache_file, "redis_url": redis_url}}, params_file)
+    root = repo or Path(".")
+    if not (root / ".dvc").is_dir():
+        if repo is not None or purge_remote:
+            fail(f"not a DVC repository: {root.resolve()}")
+        root = None
+    remote = remote or params.publish.remote
+    report, findings = forget_everywhere(
+        user_id, params, serving, datetime.now(timezone.utc), pool_uri=pool or _pool_uri(params),
+        redis=redis_url is not None or serving.cache.backend == "redis", repo_root=root, remote=remote,
+    )
+    refused = purge_remote and report.purge_objects > 0 and not _confirm_purge(report, yes)
+    if purge_remote and not refused:
+        report = purge_dvc(report, root, findings, remote)
     if as_json:
-        _emit(record)
-        return
-    typer.echo(f"user {outcome.user_hash} {'added to' if outcome.added else 'already on'} {params.forget.deny_list}")
-    for version in outcome.versions:
-        typer.echo(f"  contained in {version['name']} {version['version']}")
-    if outcome.versions:
-        typer.echo("Rebuild (tributary build-dataset or dvc repro) to publish versions without them.")
+        _emit({**report.model_dump(mode="json"), "removed": report.removed()})
+    else:
+        typer.echo("\n".join(_forget_summary(report)))
+        if report.versions or report.dvc_versions:
+            typer.echo("Rebuild (tributary build-dataset or dvc repro) to publish versions without them.")
+    for error in report.errors:
+        _note(f"error: not forgotten in {error}")
+    if report.errors or refused:
+        raise typer.Exit(1)
 
 
 def generate_logs_command(

@@ -68,10 +68,12 @@ def cache_warm(
     dataset = params_or_fail(DatasetParams, path=params_file)
     folder = logs_folder(logs_dir, dataset)
     with contextlib.redirect_stdout(sys.stderr):
-        warm = warm_set_from_folder(folder, params, dataset.redact, datetime.now(timezone.utc))
+        warm = warm_set_from_folder(folder, params, dataset, datetime.now(timezone.utc))
     store = open_store(params.cache)
-    for entry in warm.entries:
-        store.put(entry)
+    try:
+        store.put_many(warm.entries)
+    finally:
+        store.close()
     counts = dict(sorted(warm.counts.items()))
     typer.echo(json.dumps(counts) if as_json else ", ".join(f"{k} {v}" for k, v in counts.items()))
 
@@ -157,7 +159,7 @@ def build_regression(
     dataset = params_or_fail(DatasetParams, path=params_file)
     folder = logs_folder(logs_dir, dataset)
     with contextlib.redirect_stdout(sys.stderr):
-        counts = build_regression_sets.fn(str(folder), params, dataset.redact)
+        counts = build_regression_sets.fn(str(folder), params, dataset)
     out = Path(params.regression.out_root) / params.regression.name
     typer.echo(json.dumps({"out": str(out), **counts}) if as_json else f"{out}: {counts}")
 

@@ -149,7 +149,7 @@ def nightly(params: NightlyParams = NightlyParams()) -> NightlyReport:
     dataset, _ = run_branch(
         "build-dataset", lambda: build_dataset(params.dataset, runner=params.runner, return_state=True), measure_dataset
     )
-    heavy = {"logs_dir": params.dataset.logs_dir, "serving": params.serving, "redact": params.dataset.redact}
+    heavy = {"logs_dir": params.dataset.logs_dir, "serving": params.serving, "dataset": params.dataset}
     regression, _ = run_branch(
         "regression-sets", lambda: submit_to_runner(params.runner, build_regression_sets, heavy), measure_regression
     )

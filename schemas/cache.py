@@ -66,6 +66,9 @@ class CacheEntry(_Record):
     created_at: datetime
     ttl: int | None = Field(None, ge=1, description="Seconds to live; empty: never expires.")
     source_request_id: str | None = None
+    user_hash: str | None = Field(
+        None, description="Salted hash of the requesting user (dataset.forget salt), so forget finds the entry; never the raw id."
+    )
 
 
 class InvalidationReport(_Record):

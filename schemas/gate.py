@@ -22,6 +22,9 @@ class RetrievalCase(BaseModel):
     grades: dict[str, int] | None = Field(
         None, description="Graded relevance per document (BEIR qrels); empty: every relevant document has grade 1."
     )
+    user_hash: str | None = Field(
+        None, description="Salted hash of the user whose logged call the case came from (sets built from traffic), for forget."
+    )
 
 
 class MetricSummary(_Record):
@@ -80,6 +83,7 @@ class RegressionCase(_Record):
     reference_doc_ids: list[str] = Field(default_factory=list)
     corpus_version: str | None = None
     source_request_id: str
+    user_hash: str | None = Field(None, description="Salted hash of the source call's user (for forget); never the raw id.")
 
 
 class RegressionManifest(_Record):
@@ -91,3 +95,6 @@ class RegressionManifest(_Record):
     counts: dict[str, int]
     strata: dict[str, int] = Field(description="Cases kept per 'category/template'.")
     files: dict[str, str] = Field(description="File name -> sha256.")
+    edited_at: str | None = Field(
+        None, description="When forget last removed cases from the set (counts then hold dropped_forgotten_user)."
+    )

@@ -163,8 +163,57 @@ def eml_bytes(topic: str) -> bytes:
     message["From"] = "Support Desk <support@example.com>"
     message["To"] = "customer@example.org"
     message["Date"] = "Tue, 01 Dec 2026 10:00:00 +0000"
-    message.set_content("\n\n".join(f"{heading}\n\n{body}" for heading, body in sections) + "\n")
+    message.set_content(_mail_body(sections))
     return bytes(message)
+
+
+def _mail_body(sections: list[tuple[str, str]]) -> str:
+    return "\n\n".join(f"{heading}\n\n{body}" for heading, body in sections) + "\n"
+
+
+_PTYP_INTEGER32, _PTYP_TIME, _PTYP_STRING = 0x0003, 0x0040, 0x001F
+_PROPERTY_READABLE_WRITABLE = 0x2 | 0x4
+_FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=timezone.utc)
+
+
+def _msg_storage(header: bytes, properties: dict[int, int | str | datetime]) -> dict[str, bytes]:
+    """One MS-OXMSG property storage: ``__properties_version1.0`` (header, then 16 bytes a property) and a stream per string."""
+    import struct
+
+    table, strings = header, {}
+    for pid, value in sorted(properties.items()):
+        if isinstance(value, str):
+            tag, data = pid << 16 | _PTYP_STRING, value.encode("utf-16-le")
+            strings[f"__substg1.0_{tag:08X}"] = data
+            payload = struct.pack("<II", len(data) + 2, 0)  # a string's size counts its (unstored) terminating NUL
+        elif isinstance(value, datetime):
+            tag, payload = pid << 16 | _PTYP_TIME, struct.pack("<Q", int((value - _FILETIME_EPOCH).total_seconds()) * 10_000_000)
+        else:
+            tag, payload = pid << 16 | _PTYP_INTEGER32, struct.pack("<I4x", value)
+        table += struct.pack("<II", tag, _PROPERTY_READABLE_WRITABLE) + payload
+    return {"__properties_version1.0": table, **strings}
+
+
+def msg_bytes(topic: str) -> bytes:
+    """An Outlook .msg (MS-OXMSG in a compound file) with the same subject, sender and body as ``eml_bytes``."""
+    import struct
+
+    from tests.cfb import compound_file
+
+    title, sections = _sections(topic)
+    customer = "customer@example.org"
+    recipient = _msg_storage(bytes(8), {0x0C15: 1, 0x3001: customer, 0x3002: "SMTP", 0x3003: customer, 0x39FE: customer})
+    message = _msg_storage(struct.pack("<8x4I8x", 1, 0, 1, 0), {  # next recipient id, next attachment id, counts
+        0x001A: "IPM.Note",  # message class
+        0x0037: title,  # subject
+        0x0039: datetime(2026, 12, 1, 10, tzinfo=timezone.utc),  # client submit time
+        0x0C1A: "Support Desk",  # sender name
+        0x0C1F: "support@example.com",  # sender e-mail address
+        0x1000: _mail_body(sections),  # plain-text body
+        0x340D: 0x00040000,  # store support mask: STORE_UNICODE_OK
+    })
+    named_properties = {f"__substg1.0_{kind:04X}0102": b"" for kind in (2, 3, 4)}  # GUID, entry and string streams, empty
+    return compound_file({**message, "__recip_version1.0_#00000000": recipient, "__nameid_version1.0": named_properties})
 
 
 TABLE_ROWS = [
@@ -310,6 +359,7 @@ def write_format_corpus(root: Path) -> dict[str, bytes]:
     """Write one generated document of every newer format and a corrupt twin of each; returns doc_id -> bytes."""
     good = {
         "mail.eml": eml_bytes("billing"),
+        "mail.msg": msg_bytes("billing"),
         "prices.csv": delimited_bytes(","),
         "prices.tsv": delimited_bytes("\t"),
         "prices.xlsx": xlsx_bytes(),

@@ -1,4 +1,7 @@
-"""Forgetting a user: a deny-list of salted user hashes, and the versions that contained them.
+"""Forgetting a user, the dataset side: a deny-list of salted user hashes, and the versions that contained them.
+
+``tributary forget`` (``tasks/forget.py``) runs this first, then reaches the pool, the caches, the
+regression sets and the DVC history; see ``docs/forget.md``.
 
 The deny-list holds hashes, never raw ids. Every build excludes the users on it (counted as
 ``filtered`` / ``forgotten_user``). Every build also records the user hashes of the examples it

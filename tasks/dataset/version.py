@@ -68,11 +68,18 @@ def _reason(output: str) -> str:
 
 def dvc_stage(params: DatasetParams, code: list[str]) -> dict[str, Any]:
     """The ``build_dataset`` stage of ``dvc.yaml`` for these params and code files (``code``: what
-    ``tools.dvc_deps.reachable_files(root, ENTRY_MODULE)`` finds)."""
+    ``tools.dvc_deps.reachable_files(root, ENTRY_MODULE)`` finds).
+
+    With decontamination on, the evaluation sets it reads are deps too: the regression root (a folder
+    holding the ``build_regression`` stage's output, so DVC runs that stage first and rebuilds the
+    dataset when a set changes) and the retrieval evaluation files.
+    """
     metrics_dir = Path(METRICS_FILE).parent.as_posix()
+    decontaminate = params.decontaminate
+    evaluation = [decontaminate.regression_root, *decontaminate.retrieval_sets] if decontaminate.enabled else []
     return {
         "cmd": f"mkdir -p {metrics_dir} && python -m {ENTRY_MODULE} build-dataset --json > {METRICS_FILE}",
-        "deps": [params.logs_dir, params.forget.deny_list, *code],
+        "deps": [params.logs_dir, params.forget.deny_list, *evaluation, *code],
         "params": ["dataset"],
         "outs": [f"{params.out_root}/{params.name}"],
         "metrics": [{METRICS_FILE: {"cache": False}}],

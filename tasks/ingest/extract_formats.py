@@ -24,7 +24,10 @@ def _email(path: Path) -> list[RawElement]:
         from unstructured.partition.msg import partition_msg as partition
     else:
         from unstructured.partition.email import partition_email as partition
-    body = partition(file=io.BytesIO(path.read_bytes()), process_attachments=False, languages=["eng"])
+    try:
+        body = partition(file=io.BytesIO(path.read_bytes()), process_attachments=False, languages=["eng"])
+    except (OSError, KeyError) as error:  # olefile's errors are OSErrors; a missing MSG property stream is a KeyError
+        raise ValueError(f"corrupt or unreadable {path.suffix.lower()[1:].upper()} file: {type(error).__name__}: {error}") from error
     subject = next((e.metadata.subject for e in body if getattr(e.metadata, "subject", None)), None)
     if not subject:
         return body

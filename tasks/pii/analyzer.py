@@ -10,13 +10,17 @@ from tasks.pii.engine import LANGUAGE, build_nlp_engine
 from tasks.pii.recognizers import (
     CapitalisedNameRecognizer,
     CuedNameRecognizer,
+    GazetteerNameRecognizer,
     GroupedPhoneRecognizer,
     LuhnCardRecognizer,
+    NameLikeEntityRecognizer,
     OfflineEmailRecognizer,
     id_number_recognizer,
     international_phone_recognizer,
+    international_street_recognizer,
     introduced_name_recognizer,
     street_address_recognizer,
+    english_words,
     user_handle_recognizer,
 )
 
@@ -39,9 +43,13 @@ def build_analyzer(skip_parser: bool = True, extra_recognizers: bool = True) -> 
     registry.add_recognizer(OfflineEmailRecognizer())
     if extra_recognizers:
         registry.add_recognizer(street_address_recognizer())
+        registry.add_recognizer(international_street_recognizer())
         registry.add_recognizer(international_phone_recognizer())
         registry.add_recognizer(introduced_name_recognizer())
         registry.add_recognizer(CapitalisedNameRecognizer(nlp_engine.nlp[LANGUAGE]))
+        english = english_words(nlp_engine.nlp[LANGUAGE])
+        registry.add_recognizer(GazetteerNameRecognizer(english))
+        registry.add_recognizer(NameLikeEntityRecognizer(english))
         for recognizer in (
             CuedNameRecognizer(),
             user_handle_recognizer(),

@@ -11,7 +11,8 @@ from typing import Any
 from schemas.params import RedactParams
 from tasks.common.accounting import KEEP, Accounting
 from tasks.common.jsonl import read_objects
-from tasks.pii.redact import PlaceholderBook, analyze_texts, redact_text
+from tasks.pii.echoes import with_echoes
+from tasks.pii.redact import PlaceholderBook, analyze_texts, common_words, redact_text
 
 STAGE = "redact"
 
@@ -61,6 +62,7 @@ def redact_jsonl_field(in_file: Path, out_file: Path, field: str, params: Redact
     """
     rows = list(read_objects(in_file))
     findings = analyze_texts([t for row in rows if not row.error for t in field_texts(row.value.get(field))], params)
+    common = common_words(params)
     entities: Counter[str] = Counter()
     out_file.parent.mkdir(parents=True, exist_ok=True)
     with out_file.open("w", encoding="utf-8") as handle:
@@ -71,7 +73,8 @@ def redact_jsonl_field(in_file: Path, out_file: Path, field: str, params: Redact
                 handle.write(json.dumps(placeholder(row.error)) + "\n")
                 continue
             book = PlaceholderBook()
-            value, ok = redact_value(row.value.get(field), findings, book)
+            local = with_echoes(field_texts(row.value.get(field)), findings, common)
+            value, ok = redact_value(row.value.get(field), local, book)
             if not acc.check(STAGE, KEEP if ok else (False, "unsupported_field_type"), placeholder):
                 handle.write(json.dumps(placeholder("unsupported_field_type")) + "\n")
                 continue

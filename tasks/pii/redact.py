@@ -8,7 +8,8 @@ The package, one concern a module:
 * ``presidio_adapter``: the only module using presidio's private behaviour (pinned by a test);
 * ``batched``: the two-pass ``nlp.pipe`` path (entities first, lemmas only where read);
 * ``pool``: worker processes for large inputs;
-* ``placeholders``: ``<PERSON_1>``-style placeholders consistent within an example.
+* ``placeholders``: ``<PERSON_1>``-style placeholders consistent within an example;
+* ``echoes``: a value found once redacted wherever it recurs in the example.
 
 Placeholders are numbered per example: the same value is ``<PERSON_1>`` in every message of one
 example. The names below that other modules define are re-exported so callers keep importing
@@ -27,10 +28,11 @@ from schemas.dataset import ChatExample, ChatMessage
 from schemas.params import RedactParams
 from tasks.dataset.extract import content_id
 from tasks.pii.analyzer import build_analyzer, load_analyzer
+from tasks.pii.echoes import with_echoes
 from tasks.pii.engine import LANGUAGE, OFFLINE_TLD, SPACY_MODEL, entity_pipes, lemma_only_pipes
 from tasks.pii.placeholders import PlaceholderBook, load_anonymizer, redact_text
 from tasks.pii.pool import FORK_MIN_TEXTS, PARALLEL_MIN_TEXTS, analyze_texts, can_fork
-from tasks.pii.recognizers import CapitalisedNameRecognizer, OfflineEmailRecognizer
+from tasks.pii.recognizers import CapitalisedNameRecognizer, GazetteerNameRecognizer, OfflineEmailRecognizer
 
 _OFFLINE_TLD = OFFLINE_TLD
 _can_fork = can_fork
@@ -62,6 +64,14 @@ class RedactionOutcome:
 
     examples: list[ChatExample]
     pii_counts: Counter[str]
+
+
+def common_words(params: RedactParams) -> frozenset[str]:
+    """The English words the analyzer's name gazetteer skips, never echoed alone (empty without it)."""
+    for recognizer in load_analyzer(params.skip_parser).registry.recognizers:
+        if isinstance(recognizer, GazetteerNameRecognizer):
+            return recognizer.english
+    return frozenset()
 
 
 def _message_texts(message: ChatMessage) -> list[str]:
@@ -97,6 +107,9 @@ def _redact_message(
 def redact_examples(examples: Iterable[ChatExample], params: RedactParams) -> RedactionOutcome:
     """Redact every message (content, tool-call arguments, a participant's ``name``) of each example.
 
+    A value found in one message is also redacted where it recurs in the example's other messages
+    (``tasks.pii.echoes``).
+
     Args:
         examples: Examples with raw text.
         params: The redaction params.
@@ -107,11 +120,13 @@ def redact_examples(examples: Iterable[ChatExample], params: RedactParams) -> Re
     examples = list(examples)
     texts = [t for ex in examples for m in ex.messages for t in _message_texts(m)]
     findings = analyze_texts(texts, params)
+    common = common_words(params)
     redacted: list[ChatExample] = []
     totals: Counter[str] = Counter()
     for example in examples:
         book = PlaceholderBook()
-        messages = tuple(_redact_message(m, findings, book) for m in example.messages)
+        local = with_echoes([t for m in example.messages for t in _message_texts(m)], findings, common)
+        messages = tuple(_redact_message(m, local, book) for m in example.messages)
         totals.update(book.found)
         redacted.append(
             example.model_copy(
@@ -128,10 +143,12 @@ def redact_examples(examples: Iterable[ChatExample], params: RedactParams) -> Re
 def redact_strings(values: Sequence[str], params: RedactParams) -> tuple[list[str], Counter[str]]:
     """Redact independent strings (one placeholder book each), for the generic ``redact`` command."""
     findings = analyze_texts(values, params)
+    common = common_words(params)
     out: list[str] = []
     totals: Counter[str] = Counter()
     for value in values:
         book = PlaceholderBook()
-        out.append(redact_text(value, findings.get(value, []), book) if value else value)
+        local = with_echoes([value], findings, common) if value else {}
+        out.append(redact_text(value, local.get(value, []), book) if value else value)
         totals.update(book.found)
     return out, totals

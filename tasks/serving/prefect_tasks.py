@@ -14,7 +14,7 @@ from prefect.cache_policies import NO_CACHE
 
 from schemas.cache import InvalidationReport
 from schemas.gate import GateResult
-from schemas.params import GateParams, IndexParams, RedactParams, ServingParams
+from schemas.params import DatasetParams, GateParams, IndexParams, ServingParams
 from tasks.serving.gate import run_gate
 from tasks.serving.invalidate import invalidate_corpus
 from tasks.serving.regression import regression_set_from_folder
@@ -39,8 +39,9 @@ def invalidate_cache(serving: ServingParams, root: Path, from_version: str, to_v
 
 
 @task(name="build-regression-sets", cache_policy=NO_CACHE, persist_result=False)
-def build_regression_sets(logs_dir: str, serving: ServingParams, redact: RedactParams) -> dict[str, int]:
-    """Rebuild the regression sets under ``serving.regression.out_root/<name>/`` from the logs.
+def build_regression_sets(logs_dir: str, serving: ServingParams, dataset: DatasetParams) -> dict[str, int]:
+    """Rebuild the regression sets under ``serving.regression.out_root/<name>/`` from the logs, redacted as
+    the dataset build redacts (``dataset.redact``), without the users on ``dataset.forget.deny_list``.
 
     Returns:
         The set's ``total / kept / dropped_<reason>`` counts (as written to its manifest).
@@ -51,5 +52,5 @@ def build_regression_sets(logs_dir: str, serving: ServingParams, redact: RedactP
     folder = Path(logs_dir)
     if not folder.is_dir():
         raise FileNotFoundError(f"logs folder not found: {folder}")
-    _, manifest = regression_set_from_folder(folder, serving, redact, datetime.now(timezone.utc))
+    _, manifest = regression_set_from_folder(folder, serving, dataset, datetime.now(timezone.utc))
     return dict(manifest.counts)

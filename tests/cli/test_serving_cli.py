@@ -62,3 +62,23 @@ def test_invalidate_json_prints_counts_and_deletes_dependents(runner, tmp_path):
     assert json.loads(model.stdout)["deleted_for_model"] == 3
     missing = runner.invoke(app, [*args[:4], "v9", *args[5:]])
     assert missing.exit_code == 2 and "v9" in missing.stderr
+
+
+def test_cache_warm_loads_the_warm_set_in_one_batch_into_the_file_backend(runner, tmp_path):
+    from tasks.serving.store import SqliteCacheStore
+    from tests.tasks.serving.test_warm import log
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    lines = [log("r1", documents=[{"id": "billing.md", "content_hash": "h1", "score": 0.9}]),
+             log("r2", user="a different question", response="No personal data here."), log("r3", temperature=0.7, user="third")]
+    (logs / "day.jsonl").write_text("".join(line.model_dump_json() + "\n" for line in lines))
+    cache_file = tmp_path / "cache.sqlite3"
+    result = runner.invoke(app, ["cache-warm", "--logs-dir", str(logs), "--backend", "file", "--cache-file", str(cache_file), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["kept"] == 2
+    store = SqliteCacheStore(cache_file)
+    entries = [store.get(key) for key in store.keys()]
+    assert sorted(e.source_request_id for e in entries) == ["r1", "r2"]
+    assert next(e for e in entries if e.source_request_id == "r1").doc_ids == ("billing.md",)
+    store.close()

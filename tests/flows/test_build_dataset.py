@@ -176,12 +176,13 @@ def test_forget_a_user(built, workspace: Path, tmp_path: Path) -> None:
     }
     user = next(logs[r["request_id"]]["user_id"] for r in lineage if logs.get(r["request_id"], {}).get("user_id"))
     params_file = tmp_path / "params.yaml"
-    params_file.write_text(yaml.safe_dump({"dataset": params.model_dump(mode="json")}))
+    serving = {"cache": {"path": str(tmp_path / "cache.sqlite3")}, "regression": {"out_root": str(tmp_path / "regression")}}
+    params_file.write_text(yaml.safe_dump({"dataset": params.model_dump(mode="json"), "serving": serving}))
     app = make_app(COMMANDS)
     result = CliRunner().invoke(app, ["forget", "--user-id", user, "--json", "--params", str(params_file)])
     assert result.exit_code == 0, result.output
     outcome = json.loads(result.stdout)
-    assert outcome["added"] and {"name": "t", "version": summary.version} in outcome["versions"]
+    assert outcome["deny_list"] and {"name": "t", "version": summary.version} in outcome["versions"]
     assert user not in (workspace / "deny.txt").read_text()
     again = build_dataset(params=_params(workspace, name="t3"))
     manifest = _manifest(Path(again.out_dir))
@@ -250,6 +251,10 @@ def test_dvc_repro_twice_is_a_no_op_and_rebuilds_byte_identical(tmp_path: Path, 
     write_logs(generate_logs(120, seed=3), repo / params.logs_dir, files=2)
     (repo / params.forget.deny_list).parent.mkdir(parents=True, exist_ok=True)
     (repo / params.forget.deny_list).write_text("")
+    (repo / params.decontaminate.regression_root).mkdir(parents=True)  # deps of the stage: the evaluation sets
+    for retrieval_set in params.decontaminate.retrieval_sets:
+        (repo / retrieval_set).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / retrieval_set, repo / retrieval_set)
     (repo / "dvc.yaml").write_text(
         yaml.safe_dump({"stages": {STAGE: dvc_stage(params, reachable_files(repo, ENTRY_MODULE))}}, sort_keys=False)
     )

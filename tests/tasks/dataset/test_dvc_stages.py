@@ -86,13 +86,14 @@ def dvc_repo(tmp_path_factory: pytest.TempPathFactory, prefect_harness, corpus: 
     _run(["git", "config", "user.email", "test@example.com"], repo, env)
     _run(["git", "config", "user.name", "test"], repo, env)
     _run([*DVC, "init", "-q"], repo, env)
-    _run([*DVC, "repro", STAGE], repo, env)
     with Repo(str(repo)) as dvc:
         stubbed = [stage for stage in dvc.index.stages if stage.name != STAGE]
         for out in (out for stage in stubbed for out in stage.outs):
             Path(out.fs_path).parent.mkdir(parents=True, exist_ok=True)
             Path(out.fs_path).write_text("{}\n")  # a file, even where a folder is expected
+    # first: build_dataset depends on build_regression's output (the sets decontamination reads)
     _run([*DVC, "commit", "--force", *(stage.name for stage in stubbed)], repo, env)
+    _run([*DVC, "repro", STAGE], repo, env)
     return repo
 
 

@@ -144,7 +144,7 @@ def formats(tmp_path_factory):
 
 def test_each_new_format_extracts_and_its_corrupt_twin_fails_alone_with_a_reason(formats):
     good = [doc_id for doc_id in formats if not doc_id.startswith("corrupt/")]
-    assert len(good) == 10 and len(formats) == 20
+    assert len(good) == 11 and len(formats) == 22
     for doc_id in good:
         assert formats[doc_id].status == DocumentStatus.SUCCESS, (doc_id, formats[doc_id].errors)
         assert formats[doc_id].elements, doc_id
@@ -155,7 +155,7 @@ def test_each_new_format_extracts_and_its_corrupt_twin_fails_alone_with_a_reason
             assert not result.elements
 
 
-@pytest.mark.parametrize("doc_id", ["mail.eml", "security.rst", "limits.epub", "billing.odt"])
+@pytest.mark.parametrize("doc_id", ["mail.eml", "mail.msg", "security.rst", "limits.epub", "billing.odt"])
 def test_new_formats_keep_titles_and_section_paths(formats, doc_id):
     elements = formats[doc_id].elements
     assert elements[0].element_type == "Title"
@@ -163,9 +163,46 @@ def test_new_formats_keep_titles_and_section_paths(formats, doc_id):
     assert narrative and all(len(e.section_path) == 2 for e in narrative), [e.section_path for e in elements]
 
 
-def test_email_subject_heads_the_section_path(formats):
-    refunds = next(e for e in formats["mail.eml"].elements if "ten business days" in e.text)
-    assert refunds.section_path == ("Billing", "Refunds")
+@pytest.mark.parametrize("doc_id", ["mail.eml", "mail.msg"])
+def test_email_subject_heads_the_section_path(formats, doc_id):
+    elements = formats[doc_id].elements
+    assert (elements[0].element_type, elements[0].text, elements[0].section_path) == ("Title", "Billing", ("Billing",))
+    refunds = next(e for e in elements if "ten business days" in e.text)
+    assert refunds.element_type == "NarrativeText" and refunds.section_path == ("Billing", "Refunds")
+
+
+def test_outlook_msg_gives_the_same_elements_as_the_same_eml(formats):
+    def view(doc_id):
+        return [(e.element_type, e.section_path, e.text) for e in formats[doc_id].elements]
+
+    assert view("mail.msg") == view("mail.eml")
+
+
+def test_generated_msg_is_a_compound_file_that_olefile_reads_without_defects():
+    import olefile
+
+    from tests.documents import msg_bytes
+
+    with olefile.OleFileIO(msg_bytes("billing"), raise_defects=olefile.DEFECT_INCORRECT) as ole:
+        assert ole.openstream("__substg1.0_0037001F").read().decode("utf-16-le") == "Billing"
+        assert ole.openstream("__substg1.0_001A001F").read().decode("utf-16-le") == "IPM.Note"
+        assert ole.exists("__recip_version1.0_#00000000/__substg1.0_39FE001F")
+        assert not ole.parsing_issues
+
+
+@pytest.mark.parametrize("cut", [100, 512, 1024, 1536])
+def test_a_truncated_msg_fails_alone_with_a_reason(tmp_path, cut):
+    from tasks.ingest.extract import extract_documents
+    from tests.documents import eml_bytes, msg_bytes
+
+    (tmp_path / "whole.msg").write_bytes(msg_bytes("billing"))
+    (tmp_path / "mail.eml").write_bytes(eml_bytes("security"))
+    (tmp_path / "cut.msg").write_bytes(msg_bytes("limits")[:cut])
+    results = {r.source.doc_id: r for r in extract_documents(discover_documents(tmp_path), ExtractParams())}
+    assert results["whole.msg"].status == results["mail.eml"].status == DocumentStatus.SUCCESS
+    cut_result = results["cut.msg"]
+    assert cut_result.status == DocumentStatus.FAILED and not cut_result.elements
+    assert "OLE" in cut_result.errors[0] or "corrupt or unreadable MSG" in cut_result.errors[0], cut_result.errors
 
 
 def test_xml_and_rtf_keep_their_text(formats):

@@ -1,4 +1,4 @@
-"""Our recognizers on literal examples (hits and non-hits), and planted PII leaving a dataset-style redaction."""
+"""Our recognizers and echoes on literal examples (hits and non-hits), and planted PII leaving a dataset-style redaction."""
 
 from __future__ import annotations
 
@@ -8,11 +8,20 @@ import pytest
 
 from schemas.dataset import ChatExample, ChatMessage, Lineage
 from schemas.params import RedactParams
+from presidio_analyzer import RecognizerResult
+
+from tasks.pii.echoes import with_echoes
 from tasks.pii.recognizers import (
     CuedNameRecognizer,
+    GazetteerNameRecognizer,
     GroupedPhoneRecognizer,
     LuhnCardRecognizer,
+    NameLikeEntityRecognizer,
     id_number_recognizer,
+    international_phone_recognizer,
+    international_street_recognizer,
+    person_name_gazetteer,
+    street_address_recognizer,
     user_handle_recognizer,
 )
 from tasks.pii.redact import analyze_texts, redact_examples
@@ -139,3 +148,168 @@ def test_planted_values_do_not_survive_a_dataset_redaction() -> None:
     # a name's words do not survive on their own either
     assert not [w for n in PLANTED["names"] for w in n.split() if w in published], published
     assert "221 Baker Street" not in published
+
+
+ENGLISH = frozenset({"will", "mark", "rose", "grant", "trump", "the", "group", "mail", "orbit", "paris", "google"})
+FIRST = frozenset({"Wendy", "Michelle", "Tanner", "Kylie", "Alan", "Will", "Mark", "Rose", "Jason", "Donald"})
+LAST = frozenset({"Minogue", "Pardew", "Smith"})
+
+
+def _gazetteer_spans(text: str) -> list[str]:
+    recognizer = GazetteerNameRecognizer(ENGLISH, FIRST, LAST)
+    return _spans(recognizer, text, "PERSON")
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("That's probably Wendy's biggest dream", ["Wendy"]),
+        ("WAS THAT MICHELLE !", ["MICHELLE"]),
+        ("hey tanner is your last name fox", ["tanner"]),
+        ("I'm getting a garbage, Kylie minogue feel", ["Kylie minogue"]),
+        ("Michelle Obama spoke", ["Michelle Obama"]),
+        ("Hopefully silence will prevail #AlanPardew", ["#AlanPardew"]),
+    ],
+)
+def test_gazetteer_names_hit(text: str, names: list[str]) -> None:
+    assert _gazetteer_spans(text) == names
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Will you Mark the Rose Grant as done?",  # first names that are English words
+        "the mail group",
+        "Donald trump",  # a known first name is found, the English word after it is not joined
+        "#TeamSpirit all the way",
+        "wendyhouse and michelle@example.com",
+    ],
+)
+def test_gazetteer_leaves_english_words(text: str) -> None:
+    found = _gazetteer_spans(text)
+    assert all(w.casefold() not in ENGLISH for span in found for w in span.split()), found
+    assert "michelle" not in " ".join(found)
+
+
+def test_the_gazetteer_comes_from_fakers_locales() -> None:
+    first, last = person_name_gazetteer()
+    assert {"Rubija", "Wendy", "Qiumei"} & first and {"Minogue", "Kowalski"} & last
+    assert len(first) > 10_000 and len(last) > 10_000
+
+
+class _Entity:
+    def __init__(self, text: str, start: int, label: str) -> None:
+        self.text, self.start_char, self.end_char, self.label_ = text, start, start + len(text), label
+
+
+class _Artifacts:
+    def __init__(self, text: str, spans: list[tuple[str, str]]) -> None:
+        self.entities = [_Entity(t, text.index(t), label) for t, label in spans]
+
+
+@pytest.mark.parametrize(
+    ("span", "label", "person"),
+    [
+        ("Kimmel", "ORGANIZATION", True),  # no English word
+        ("Hamidollah", "LOCATION", True),
+        ("Jason", "ORGANIZATION", True),  # a first name, though an English word
+        ("Nkashama-Tshibanda", "ORGANIZATION", True),
+        ("Google", "ORGANIZATION", False),
+        ("Orbit Mail", "ORGANIZATION", False),
+        ("Paris", "LOCATION", False),
+        ("PixelDesk", "ORGANIZATION", False),  # inner capital: a product
+        ("API", "ORGANIZATION", False),
+        ("Jenkins Group", "ORGANIZATION", False),
+    ],
+)
+def test_name_like_spacy_entities(span: str, label: str, person: bool) -> None:
+    recognizer = NameLikeEntityRecognizer(ENGLISH | {"api", "jenkins"}, FIRST)
+    text = f"I asked {span} about it"
+    found = recognizer.analyze(text, ["PERSON"], _Artifacts(text, [(span, label)]))
+    assert bool(found) is person
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        ("Livraison au 12 Rue de Rivoli, Paris", "12 Rue de Rivoli"),
+        ("Spedire a Via Roma 10, Milano", "Via Roma 10"),
+        ("Calle Mayor 5, 3º", "Calle Mayor 5"),
+        ("Bitte an Hauptstraße 5 in Berlin", "Hauptstraße 5"),
+        ("I live at Kungsgatan 44 B, Stockholm", "Kungsgatan 44 B"),
+        ("ul. Długa 3, Gdańsk", "ul. Długa 3"),
+        ("Avenida da Liberdade 245", "Avenida da Liberdade 245"),
+    ],
+)
+def test_international_streets_hit(text: str, address: str) -> None:
+    assert _spans(international_street_recognizer(), text, "STREET_ADDRESS") == [address]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["la rue est belle", "we went via Roma", "sent 2 via Slack", "Place Vendôme", "Spring 2024 release",
+     "logged via MAC Address 10"],
+)
+def test_international_streets_need_a_number_and_a_street_word(text: str) -> None:
+    assert _spans(international_street_recognizer(), text, "STREET_ADDRESS") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("<p>Lead Educator: Pouran</p>", "Pouran"),
+        ("Borrower: Plörer", "Plörer"),
+        ("The study was evaluated by Senová of Robinson PLC", "Senová"),
+    ],
+)
+def test_cued_names_after_roles_and_verbs(text: str, name: str) -> None:
+    assert name in _spans(CuedNameRecognizer(), text, "PERSON")
+
+
+def test_echoes_redact_a_name_where_it_recurs_without_a_cue() -> None:
+    """A name found once ("my name is Rubija Hasanović") is redacted again in another message ("Thanks Rubija")."""
+    texts = ["Hi, my name is Rubija Hasanović.", "Thanks Rubija! And thanks, Will.", "Will it ship?"]
+    findings = {texts[0]: [RecognizerResult("PERSON", 15, 31, 0.6)]}
+    echoed = with_echoes(texts, findings, common=frozenset({"will"}))
+    assert [texts[1][r.start : r.end] for r in echoed[texts[1]]] == ["Rubija"]
+    assert echoed[texts[2]] == [] and echoed[texts[0]] == findings[texts[0]]
+
+
+def test_echoes_reach_every_message_of_a_redacted_example() -> None:
+    example = _planted_examples()[0]
+    messages = (*example.messages, ChatMessage(role="assistant", content="Have a nice day, Rubija."))
+    redacted = redact_examples([example.model_copy(update={"messages": messages})], PARAMS).examples[0]
+    assert "Rubija" not in " ".join(m.content for m in redacted.messages)
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Bonjour, je m'appelle Amélie Poulain.", "Amélie Poulain"),
+        ("Hola, soy Rubija, mi correo es r@example.ba", "Rubija"),
+        ("Hallo, ich bin Jürgen Weiß.", "Jürgen Weiß"),
+        ("Ciao Giulia, ecco il link.", "Giulia"),
+    ],
+)
+def test_cued_names_in_other_languages(text: str, name: str) -> None:
+    spans = _spans(CuedNameRecognizer(), text, "PERSON")
+    assert name in spans and not {"Hola", "Bonjour", "Hallo", "Ciao"} & set(spans)
+
+
+def test_bracketed_area_codes() -> None:
+    recognizer = international_phone_recognizer()
+    text = "phones (37) 788-063 and (0621) 555-0199, not (2019) or (12) 34-56"
+    assert _spans(recognizer, text, "PHONE_NUMBER") == ["(37) 788-063", "(0621) 555-0199"]
+
+
+def test_a_person_echo_takes_in_the_rest_of_the_name() -> None:
+    texts = ["Thanks Siobhán!", "my colleague Siobhán Ní Bhriain gave me this number, Siobhán Please call"]
+    echoed = with_echoes(texts, {texts[0]: [RecognizerResult("PERSON", 7, 14, 0.6)]}, common=frozenset())
+    assert [texts[1][r.start : r.end] for r in echoed[texts[1]]] == ["Siobhán Ní Bhriain", "Siobhán"]
+
+
+def test_street_addresses_with_the_number_after_and_lower_case_prose() -> None:
+    """The street words were matched ignoring case (presidio's flag): "5 days on the road" was an address."""
+    recognizer = street_address_recognizer()
+    text = "ship to Dot Road 131 or 12 Oak Road, apt 4; not 5 days on the road, nor We Walk 5 miles"
+    assert sorted(_spans(recognizer, text, "STREET_ADDRESS")) == ["12 Oak Road, apt 4", "Dot Road 131"]

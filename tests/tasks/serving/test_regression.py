@@ -7,7 +7,7 @@ from collections import Counter
 from datetime import datetime, timezone
 
 from schemas.logs import LLMInteractionLog
-from schemas.params import RedactParams, RegressionParams, ServingParams
+from schemas.params import DatasetParams, RegressionParams, ServingParams
 from tools.synthetic_logs import generate_logs
 from tasks.serving.regression import build_regression_set, write_regression_set
 
@@ -28,7 +28,7 @@ def synthetic_logs() -> tuple[list[LLMInteractionLog], list[str]]:
 
 def test_regression_set_has_no_planted_pii_and_no_duplicates(tmp_path):
     logs, planted = synthetic_logs()
-    cases, retrieval, counts, strata = build_regression_set(logs, PARAMS, RedactParams())
+    cases, retrieval, counts, strata = build_regression_set(logs, PARAMS, DatasetParams())
     assert cases and counts["dropped_duplicate"] > 0  # the generator repeats conversations
     assert all(count <= 4 for count in strata.values()) and sum(strata.values()) == len(cases)
     assert len({case.id for case in cases}) == len(cases)

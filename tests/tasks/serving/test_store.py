@@ -11,7 +11,7 @@ from schemas.cache import CacheEntry
 from schemas.corpus import CorpusDiff, CorpusManifest, ManifestDocument, ModelInfo
 from schemas.params import ChunkParams, EmbedParams, ExtractParams
 from tasks.serving.invalidate import affected_documents, invalidate_corpus
-from tasks.serving.store import DEP_PREFIX, SqliteCacheStore
+from tasks.serving.store import DEP_PREFIX, RedisCacheStore, SqliteCacheStore
 
 NOW = datetime.now(timezone.utc)
 
@@ -103,3 +103,87 @@ def test_redis_dependency_sets_are_exact(redis_store):
     assert not client.exists(DEP_PREFIX + "security.md")
     assert client.smembers(DEP_PREFIX + "billing.md") == {"tributary:v1:a"}  # b left every set it was in
     assert sorted(client.keys("tributary:v1:*")) == ["tributary:v1:a", "tributary:v1:c", "tributary:v1:d"]
+
+
+BATCH = [
+    *ENTRIES,
+    entry("u1", ("billing.md",), user_hash="user-1"),
+    entry("u2", ("limits.md", "security.md"), user_hash="user-1").model_copy(update={"model": "sonnet"}),
+    entry("forever", ("limits.md",)).model_copy(update={"ttl": None}),
+    entry("old", ("billing.md",)).model_copy(update={"created_at": NOW - timedelta(hours=2)}),
+    entry("a", ("limits.md",), user_hash="user-2"),  # the key of the first entry again, other deps: the last one wins
+]
+
+
+def sqlite_contents(store: SqliteCacheStore) -> tuple[list, list]:
+    return (store._db.execute("SELECT * FROM entries ORDER BY key").fetchall(),
+            store._db.execute("SELECT * FROM deps ORDER BY doc_id, key").fetchall())
+
+
+def redis_contents(store) -> dict[str, tuple]:
+    client = store._redis
+    contents = {}
+    for key in sorted(client.keys("*")):
+        if client.type(key) == "set":
+            contents[key] = ("set", sorted(client.smembers(key)))
+        else:
+            contents[key] = ("string", client.get(key), client.ttl(key))
+    return contents
+
+
+def test_sqlite_put_many_writes_exactly_what_put_writes(tmp_path):
+    one_by_one, batched = SqliteCacheStore(tmp_path / "put.sqlite3"), SqliteCacheStore(tmp_path / "put_many.sqlite3")
+    for item in BATCH:
+        one_by_one.put(item)
+    assert batched.put_many(iter(BATCH)) == len(BATCH)
+    assert sqlite_contents(batched) == sqlite_contents(one_by_one)
+    assert batched.get("tributary:v1:a").doc_ids == ("limits.md",) and batched.get("tributary:v1:old") is None
+    one_by_one.close()
+    batched.close()
+
+
+def test_redis_put_many_writes_exactly_what_put_writes(redis_store):
+    for item in BATCH:
+        redis_store.put(item)
+    expected = redis_contents(redis_store)
+    redis_store._redis.flushdb()
+    assert redis_store.put_many(BATCH, batch=3) == len(BATCH)  # three full pipelines and a remainder of two
+    got = redis_contents(redis_store)
+    assert got.keys() == expected.keys()
+    for key, value in expected.items():
+        if value[0] == "string":
+            assert got[key][:2] == value[:2] and abs(got[key][2] - value[2]) <= 2, key
+            assert (value[2] == -1) == (key == "tributary:v1:forever"), key
+        else:
+            assert got[key] == value, key
+
+
+def test_put_many_then_invalidation_and_forgetting_match_put(store, tmp_path, request):
+    """The same backend loaded one by one (a second sqlite file, or database 1 of the same redis-server)."""
+    if isinstance(store, SqliteCacheStore):
+        reference = SqliteCacheStore(tmp_path / "reference.sqlite3")
+    else:
+        reference = RedisCacheStore.from_url(request.getfixturevalue("redis_url").rsplit("/", 1)[0] + "/1")
+        reference._redis.flushdb()
+    store.put_many(BATCH)
+    for item in BATCH:
+        reference.put(item)
+    assert store.keys() == reference.keys()
+    assert store.delete_for_user("user-1") == reference.delete_for_user("user-1") == 2
+    assert store.delete_for_documents(["billing.md"]) == reference.delete_for_documents(["billing.md"])
+    assert store.delete_for_model("haiku", "m1") == reference.delete_for_model("haiku", "m1") == 1
+    assert store.keys() == reference.keys() and store.keys()
+    reference.close()
+
+
+def test_sqlite_put_many_writes_nothing_when_the_batch_fails_half_way(tmp_path):
+    store = SqliteCacheStore(tmp_path / "cache.sqlite3")
+
+    def entries():
+        yield from ENTRIES[:3]
+        raise RuntimeError("the log reader broke")
+
+    with pytest.raises(RuntimeError):
+        store.put_many(entries())
+    assert store.keys() == []
+    store.close()

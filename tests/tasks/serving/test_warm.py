@@ -6,7 +6,7 @@ import json
 from datetime import datetime, timezone
 
 from schemas.logs import LLMInteractionLog
-from schemas.params import RedactParams, ServingParams
+from schemas.params import DatasetParams, ServingParams
 from tasks.serving.cache_key import cache_key
 from tasks.serving.warm import build_warm_set, log_request
 
@@ -33,7 +33,7 @@ def test_warm_set_keeps_only_deterministic_positive_calls_redacted():
         log("r4", feedback=None, user="third"),
         log("r5", user="a different question", response="No personal data here, just steps."),
     ]
-    warm = build_warm_set(logs, ServingParams(), RedactParams(), NOW)
+    warm = build_warm_set(logs, ServingParams(), DatasetParams(), NOW)
     assert warm.counts["total"] == 5 and warm.counts["kept"] == 2
     assert warm.counts["dropped_not_deterministic"] == 1 and warm.counts["dropped_not_positively_rated"] == 2
     by_request = {entry.source_request_id: entry for entry in warm.entries}
@@ -52,7 +52,7 @@ def test_unreadable_lines_are_counted_not_skipped(tmp_path):
     good = log("r1").model_dump_json()
     broken = json.loads(good) | {"request_id": "r2", "temperature": "hot"}
     (tmp_path / "a.jsonl").write_text(f"{good}\n{{not json\n\n{json.dumps(broken)}\n")
-    warm = warm_set_from_folder(tmp_path, ServingParams(), RedactParams(), NOW)
+    warm = warm_set_from_folder(tmp_path, ServingParams(), DatasetParams(), NOW)
     assert warm.counts["total"] == 4 and warm.counts["kept"] == 1
     assert warm.counts["dropped_invalid_json"] == 1 and warm.counts["dropped_empty_line"] == 1
     assert warm.counts["dropped_schema_invalid"] == 1
