@@ -42,7 +42,6 @@ def ingest(
 ) -> None:
     """Index SOURCE_DIR incrementally and publish a corpus version (runs the Prefect flow)."""
     from flows.ingest import ingest_flow
-    from flows.ingest_and_gate import ingest_and_gate
     from tasks.common.accounting import reason_code, stage_report
     from tasks.ingest.lock import TableLocked
     from tasks.ingest.versions import manifest_root
@@ -58,6 +57,8 @@ def ingest(
     with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
         try:
             if gate:
+                from flows.ingest_and_gate import ingest_and_gate  # imports presidio (~20 s on a loaded 2-core box)
+
                 report, verdict = ingest_and_gate(params, params_or_fail(ServingParams, path=params_file).gate, task_runner)
             else:
                 report = ingest_flow(params, task_runner)

@@ -118,11 +118,19 @@ def embedding_tokenizer(name: str = DEFAULT_MODEL):
 
 
 @functools.cache
-def load_spacy_model(disable_ner: bool = False) -> Language:
-    """The installed English spaCy pipeline (a re-upload of en_core_web_sm 3.8.0)."""
+def load_spacy_model(disable_ner: bool = False, sentences: str = "parser") -> Language:
+    """The installed English spaCy pipeline (a re-upload of en_core_web_sm 3.8.0).
+
+    ``sentences="senter"`` drops the dependency parser and takes sentences from the standalone
+    recogniser instead (tags stay; no dependency arcs).
+    """
     import spacy
 
     exclude = ["ner", "lemmatizer", "attribute_ruler"] if disable_ner else []
+    if sentences == "senter":
+        nlp = spacy.load(SPACY_MODEL, exclude=[*exclude, "parser"])
+        nlp.enable_pipe("senter")
+        return nlp
     return spacy.load(SPACY_MODEL, exclude=exclude)
 
 

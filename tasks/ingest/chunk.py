@@ -1,9 +1,12 @@
 """Semantic chunking bounded by the embedding model's own tokens.
 
-A document's sentences are embedded once; a chunk ends where the cosine distance between
-neighbouring sentences rises above a percentile of the document's distances, at every section
-title change, and before it would exceed the token bound. The logic below the I/O-free
-``plan_chunks`` is pure: numbers in, sentence groups out.
+A chunk never crosses a section-title change and never exceeds the token bound. A section
+(a run of sentences under one title path) that fits in the bound is one chunk. A longer one is
+cut where neighbouring sentences are least similar: with ``packing='fewest'`` (default) into
+the fewest chunks that fit, at the largest distances; with ``'greedy'`` wherever the distance
+rises above a percentile of the document's distances, and before the bound. Only sentences of
+sections that are cut are embedded, with the model's static word-piece vectors by default
+(``breakpoint_vectors``). The planning functions are pure: numbers in, sentence groups out.
 """
 
 from __future__ import annotations
@@ -129,6 +132,80 @@ def plan_chunks(sentences: Sequence[Sentence], breaks: set[int], max_tokens: int
     return _add_overlap(groups, max_tokens, overlap) if overlap else groups
 
 
+def section_runs(sentences: Sequence[Sentence]) -> list[range]:
+    """Index ranges of consecutive sentences that no chunk crosses (the rule of ``_starts_new_section``)."""
+    runs: list[range] = []
+    start, heading_only = 0, True
+    for index, sentence in enumerate(sentences):
+        if index > start and sentence.section != sentences[index - 1].section:
+            parent = sentences[index - 1].section
+            if not (heading_only and sentence.section[:len(parent)] == parent):
+                runs.append(range(start, index))
+                start, heading_only = index, True
+        heading_only = heading_only and sentence.is_title
+    if sentences:
+        runs.append(range(start, len(sentences)))
+    return runs
+
+
+def fewest_chunks(sentences: Sequence[Sentence], vectors: np.ndarray, max_tokens: int, min_tokens: int) -> list[list[Sentence]]:
+    """Cut one section's sentences into the fewest chunks of at most ``max_tokens``.
+
+    Among the cuttings with that many chunks it takes, in this order: the fewest chunks under
+    ``min_tokens``, the fewest cuts right after a title, the largest sum of cosine distances
+    between the neighbours it separates (``vectors``: one normalised row per sentence).
+    """
+    count = len(sentences)
+    distances = 1.0 - np.einsum("ij,ij->i", vectors[:-1], vectors[1:]) if count > 1 else np.zeros(0)
+    # best[end]: the cost (chunks, small chunks, cuts after a title, -distance at cuts) of sentences[:end]
+    best: list[tuple | None] = [(0, 0, 0, 0.0)] + [None] * count
+    start_of: list[int] = [0] * (count + 1)
+    for end in range(1, count + 1):
+        size = 0
+        for start in range(end - 1, -1, -1):
+            size += sentences[start].tokens
+            if size > max_tokens and start < end - 1:
+                break
+            chunks, small, after_title, distance = best[start]
+            if start:
+                after_title += sentences[start - 1].is_title
+                distance -= float(distances[start - 1])
+            cost = (chunks + 1, small + (size < min_tokens), after_title, distance)
+            if best[end] is None or cost < best[end]:
+                best[end], start_of[end] = cost, start
+    groups, end = [], count
+    while end:
+        groups.append(list(sentences[start_of[end]:end]))
+        end = start_of[end]
+    return groups[::-1]
+
+
+def plan_document(sentences: Sequence[Sentence], vectors: dict[int, np.ndarray], params: ChunkParams, max_tokens: int) -> list[list[Sentence]]:
+    """Group a document's sentences into chunks; ``vectors`` holds the rows of each cut run, by its start."""
+    if params.packing == "greedy" and not params.whole_if_fits:  # the chunker before session 4
+        whole = vectors.get(0, np.zeros((0, 1), dtype=np.float32))
+        breaks = neighbour_breaks(whole, sentences, params.breakpoint_percentile) if len(whole) == len(sentences) else set()
+        return plan_chunks(sentences, breaks, max_tokens, params.min_tokens, params.overlap_sentences)
+    groups: list[list[Sentence]] = []
+    for run in section_runs(sentences):
+        members = list(sentences[run.start:run.stop])
+        if run.start not in vectors:
+            groups.append(members)
+        elif params.packing == "fewest":
+            groups.extend(fewest_chunks(members, vectors[run.start], max_tokens, params.min_tokens))
+        else:
+            breaks = neighbour_breaks(vectors[run.start], members, params.breakpoint_percentile)
+            groups.extend(plan_chunks(members, breaks, max_tokens, params.min_tokens, 0))
+    return _add_overlap(groups, max_tokens, params.overlap_sentences) if params.overlap_sentences else groups
+
+
+def runs_to_cut(sentences: Sequence[Sentence], params: ChunkParams, max_tokens: int) -> list[range]:
+    """The runs whose sentences need vectors: the whole document before session 4, else the runs over the bound."""
+    if params.packing == "greedy" and not params.whole_if_fits:
+        return [range(0, len(sentences))] if sentences else []
+    return [run for run in section_runs(sentences) if len(run) > 1 and _tokens(sentences[run.start:run.stop]) > max_tokens]
+
+
 def _starts_new_section(current: Sequence[Sentence], sentence: Sentence) -> bool:
     """A section change ends the chunk, except a bare heading followed by its first subsection."""
     if current[-1].section == sentence.section:
@@ -189,12 +266,12 @@ def chunk_documents(
     model_fingerprint: str,
     sentence_splitter: SentenceSplitter,
 ) -> list[ChunkedDocument]:
-    """Chunk a batch of extracted documents, embedding all their sentences in one call.
+    """Chunk a batch of extracted documents, embedding the sentences of the runs to cut in one call.
 
     Args:
         documents: Extracted documents; failed ones pass through with no chunks.
-        params: Breakpoint percentile, token bounds, overlap.
-        encode: Embeds a list of texts into normalised vectors (the embedding model).
+        params: Packing, breakpoint vectors and percentile, token bounds, overlap.
+        encode: Embeds sentences into normalised vectors that place the cuts (the model, or its static vectors).
         tokenizer: The embedding model's tokenizer; all token counts use it.
         model_max_seq_length: What the model reads; bounds every chunk.
         model_fingerprint: Part of every chunk id.
@@ -208,15 +285,17 @@ def chunk_documents(
     for document in documents:
         raw = split_sentences(document, sentence_splitter) if document.status != DocumentStatus.FAILED else []
         per_document.append(_measure(raw, tokenizer, max_tokens))
-    flat = [sentence.text for sentences in per_document for sentence in sentences]
+    cut_runs = [runs_to_cut(sentences, params, max_tokens) for sentences in per_document]
+    flat = [sentences[index].text for sentences, runs in zip(per_document, cut_runs) for run in runs for index in run]
     vectors = encode(flat) if flat else np.zeros((0, 1), dtype=np.float32)
     chunker_fingerprint = params.fingerprint()
     results, offset = [], 0
-    for document, sentences in zip(documents, per_document):
-        document_vectors = vectors[offset:offset + len(sentences)]
-        offset += len(sentences)
-        breaks = neighbour_breaks(document_vectors, sentences, params.breakpoint_percentile)
-        groups = plan_chunks(sentences, breaks, max_tokens, params.min_tokens, params.overlap_sentences)
+    for document, sentences, runs in zip(documents, per_document, cut_runs):
+        run_vectors = {}
+        for run in runs:
+            run_vectors[run.start] = vectors[offset:offset + len(run)]
+            offset += len(run)
+        groups = plan_document(sentences, run_vectors, params, max_tokens)
         results.append(_to_chunks(document, groups, tokenizer, max_tokens, chunker_fingerprint, model_fingerprint))
     return results
 

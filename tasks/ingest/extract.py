@@ -94,7 +94,7 @@ def _partition(source: SourceDocument, params: ExtractParams) -> tuple[list, str
     """Run the unstructured partitioner for the file's type; returns (elements, encoding, warnings)."""
     suffix = Path(source.doc_id).suffix.lower()
     path = Path(source.path)
-    prepare_unstructured()
+    prepare_unstructured(params.classifier_sentences)
     if suffix in TEXT_SUFFIXES:
         text, encoding = decode_text(path.read_bytes())
         warnings = ["text contains undecodable characters (replaced)"] if "\ufffd" in text else []

