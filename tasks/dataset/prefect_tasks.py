@@ -49,6 +49,7 @@ from tasks.dataset.decontaminate import ContaminationIndex, describe, load_index
 from tasks.dataset.dedupe import deduplicate_signed, exact_key, minhash_signatures
 from tasks.dataset.extract import log_to_example
 from tasks.dataset.forget import read_deny_list, record_version
+from tasks.dataset.lineage import record_examples
 from tasks.dataset.plots import write_plot_data
 from tasks.dataset.read import RawLine, iter_raw_lines, parse_log_line
 from tasks.dataset import pool as pool_lib
@@ -464,6 +465,7 @@ def write_dataset(
     write_plot_data(staging, manifest, lengths)
     write_lib.publish_dir(staging, out_dir)
     record_version(out_dir.parent, params.name, manifest.version, manifest.user_hashes)
+    record_examples(out_dir.parent, params.name, manifest.version, [store.example_ids[i] for i in selection.kept])
     return BuildResult(manifest=manifest, out_dir=out_dir, data_card=out_dir / "data_card.html")
 
 
