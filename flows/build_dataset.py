@@ -87,10 +87,11 @@ def build_dataset(
     with (
         BuildRejects(staging) as rejects,
         ExampleStore(staging / ".examples.spool", params.dedupe.num_perm) as store,
-        build_runner(runner, input_lines, processes_from=stages.PROCESSES_FROM) as task_runner,
+        pool_lock(params.pool_uri),  # the pool update: one build at a time, whole parts only
     ):
-        with pool_lock(params.pool_uri):  # the pool update: one build at a time, whole parts only
-            pool = Pool.open(params.pool_uri, params)
+        pool = Pool.open(params.pool_uri, params)
+        to_process = max(input_lines - len(pool), 0)  # what the runner is chosen for: lines the pool lacks, about
+        with build_runner(runner, to_process, processes_from=stages.PROCESSES_FROM) as task_runner:
             batches = (
                 {"lines": lines, "params": params, "deny_list": deny_list, "contamination": contamination,
                  "rows": pool.rows_for(lines)}

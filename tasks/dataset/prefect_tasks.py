@@ -141,6 +141,8 @@ def process_lines(
         row.update(outcome="invalid", reject=record.model_dump_json(exclude_none=True))
     start = _timed(seconds, "validate", start)
     # parallelism comes from the task runner: one process a batch (redact serialises threads itself)
+    if not valid:  # nothing to redact (a batch the pool served): presidio is not even loaded
+        return rows
     redacted = redact_lib.redact_examples([e for _, e in valid], params.redact.model_copy(update={"workers": 1})).examples
     start = _timed(seconds, "redact", start)
     p = params.dedupe
