@@ -66,3 +66,26 @@ def test_forget_user_removes_their_rows_and_is_idempotent(tmp_path: Path) -> Non
     assert len(left) == len(rows) - users.count(target) and target not in {r["user_hash"] for r in left}
     assert not list((tmp_path / "pool" / PARTS).glob(".*.tmp"))
     assert forget_user(tmp_path / "nowhere", target) == 0
+
+
+def test_a_second_writer_waits_for_the_pool_lock(tmp_path: Path) -> None:
+    """Two builds (or a build and forget) at once take turns: the pool's lock is the ingest's file lock."""
+    import subprocess
+    import sys
+    import time
+
+    holder = (
+        "import sys, time\nfrom tasks.dataset.pool import pool_lock\n"
+        "with pool_lock(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(3)\n"
+    )
+    root = Path(__file__).resolve().parents[3]
+    process = subprocess.Popen([sys.executable, "-c", holder, str(tmp_path / "pool")], stdout=subprocess.PIPE, text=True,
+                               cwd=root, env={**__import__("os").environ, "PYTHONPATH": str(root)})
+    try:
+        assert process.stdout.readline().strip() == "held"
+        (tmp_path / "pool" / PARTS).mkdir(parents=True, exist_ok=True)
+        start = time.monotonic()
+        assert forget_user(tmp_path / "pool", "nobody") == 0
+        assert time.monotonic() - start > 1.5  # it waited for the holder to let go
+    finally:
+        process.wait(timeout=60)
