@@ -197,6 +197,7 @@ def forget_command(
 def lineage_command(
     example_id: Annotated[str | None, typer.Argument(help="An example id (as in a split file or lineage.jsonl).")] = None,
     request_id: Annotated[str | None, typer.Option("--request-id", help="Look a request id up instead.")] = None,
+    pool: Annotated[str | None, typer.Option("--pool", help="Example pool folder (default: params).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print everything found as one JSON object.")] = False,
     params_file: ParamsOption = None,
 ) -> None:
@@ -206,7 +207,7 @@ def lineage_command(
 
     if not example_id and not request_id:
         fail("give an EXAMPLE_ID or --request-id")
-    params = _params(params_file)
+    params = _params(params_file, {"pool": pool})
     found = lineage(Path(params.pool_uri), Path(params.out_root), Path(params.logs_dir), example_id, request_id)
     if not found["rows"] and not found["versions"]:
         fail(f"nothing known of {example_id or request_id} in the pool {params.pool_uri} or the dataset registry")

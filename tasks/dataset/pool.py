@@ -46,7 +46,7 @@ import pyarrow.parquet as pq
 from schemas.dataset import ChatExample, Lineage, RejectedRecord
 from schemas.params import DatasetParams, IndexParams
 from schemas.pool import POOL_SCHEMA, POOL_SCHEMA_VERSION
-from tasks.dataset.read import RawLine, parse_log_line
+from tasks.dataset.read import RawLine
 from tasks.dataset.select import SelectFields, user_hash
 
 PARTS = "parts"
@@ -167,11 +167,6 @@ def row_example(row: dict[str, Any], raw: RawLine) -> ChatExample:
     example = ChatExample.model_validate_json(row["example"])
     lineage = Lineage(request_id=example.lineage.request_id, source=raw.source, line=raw.line)
     return example.model_copy(update={"lineage": lineage})
-
-
-def parse_or_reject(raw: RawLine) -> Any:
-    """``parse_log_line``: a log or a reject record."""
-    return parse_log_line(raw)
 
 
 def forgotten(log: Any, params: DatasetParams, deny_list: frozenset[str]) -> bool:
