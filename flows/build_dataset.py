@@ -12,7 +12,6 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.utilities.annotations import quote
 
 from schemas.dataset import SPLITS, BuildSummary
 from schemas.params import DatasetParams, RunnerParams
@@ -93,15 +92,15 @@ def build_dataset(
         pool = Pool.open(params.pool_uri, params)
         to_process = max(input_lines - len(pool), 0)  # what the runner is chosen for: lines the pool lacks, about
         with build_runner(runner, to_process, processes_from=stages.PROCESSES_FROM) as task_runner:
-            batches = (  # quoted: Prefect passes them as they are instead of walking 2,000 records for futures
-                {"lines": quote(lines), "params": params, "deny_list": deny_list, "contamination": contamination,
-                 "rows": quote(pool.rows_for(lines))}
+            batches = (
+                {"batch": stages.LineBatch(lines, pool.rows_for(lines)), "params": params, "deny_list": deny_list,
+                 "contamination": contamination}
                 for lines in stages.line_batches(files, logs_dir, stages.BATCH_LINES, tally, rejects)
             )
             for batch, future in ordered_results(task_runner, stages.prepare_batch, batches, parallelism(runner, task_runner) + 1):
                 if not future.state.is_completed():
                     failures.append(future.state.message or "task failed")  # a BatchFailed: names lines, no content
-                    logger.error("%s", failures[-1], extra={"event": "batch_failed", "lines": len(batch["lines"].unquote())})
+                    logger.error("%s", failures[-1], extra={"event": "batch_failed", "lines": len(batch["batch"])})
                     continue
                 prepared = future.result()
                 pool.append(prepared.new_rows)  # kept even when the build fails later: the work is not lost
