@@ -113,9 +113,15 @@ def dedupe_command(
 
 def build_dataset_command(
     logs: Annotated[Path | None, typer.Option("--logs", file_okay=False, help="Logs folder (default: params).")] = None,
-    name: Annotated[str | None, typer.Option("--name", help="Dataset name (default: params).")] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="Dataset to build (default: every dataset of dataset.datasets, else params' name).")
+    ] = None,
     out: Annotated[
-        Path | None, typer.Option("--out", file_okay=False, help="Output folder (default data/datasets/NAME).")
+        Path | None,
+        typer.Option("--out", file_okay=False, help="Output folder (default data/datasets/NAME); with several datasets, OUT/NAME."),
+    ] = None,
+    pool: Annotated[
+        str | None, typer.Option("--pool", help="Example pool folder (default: params, else data/datasets/_pool).")
     ] = None,
     push: Annotated[
         bool | None, typer.Option("--push/--no-push", help="Push to the DVC remote (default: params).")
@@ -126,31 +132,43 @@ def build_dataset_command(
     workers: WorkersOption = None,
     dask_address: DaskAddressOption = None,
 ) -> None:
-    """Build a fine-tuning dataset from interaction logs (runs the Prefect flow)."""
+    """Build fine-tuning datasets from interaction logs through the example pool (runs the Prefect flow).
+
+    Each log line is processed once: lines already in the pool reuse its row. With several datasets
+    in ``dataset.datasets`` and no ``--name``, all are built from one pool update; ``--json`` then
+    prints ``{"datasets": {NAME: summary}}``.
+    """
     from flows.build_dataset import build_dataset
 
     task_runner = runner_params(runner, workers, dask_address, params_file)
-    overrides = {"logs_dir": str(logs) if logs else None, "name": name, "publish": {"push": push}}
+    overrides = {"logs_dir": str(logs) if logs else None, "publish": {"push": push}, "pool": pool}
     params = _params(params_file, overrides)
     if not Path(params.logs_dir).is_dir():
         fail(f"logs folder not found: {params.logs_dir}")
-    with contextlib.redirect_stdout(sys.stderr):
-        summary = build_dataset(params=params, out_dir=str(out) if out else None, runner=task_runner)
+    names = [name] if name else params.dataset_names()
+    try:
+        every = [params.for_dataset(n) for n in names]
+    except KeyError as error:
+        fail(str(error.args[0]))
+    summaries = []
+    for one in every:
+        target = None if out is None else str(out if len(every) == 1 else out / one.name)
+        with contextlib.redirect_stdout(sys.stderr):
+            summaries.append(build_dataset(params=one, out_dir=target, runner=task_runner))
     if as_json:
-        _emit(summary.model_dump(mode="json"))
-    else:
+        if len(summaries) == 1:
+            _emit(summaries[0].model_dump(mode="json"))
+        else:
+            _emit({"datasets": {s.name: s.model_dump(mode="json") for s in summaries}})
+        return
+    for summary in summaries:
+        reused = f" pool: reused={summary.pool.reused} processed={summary.pool.processed}" if summary.pool else ""
         typer.echo(
             f"{summary.name} {summary.version}: input_lines={summary.input_lines} written={summary.written} "
             f"rejected={summary.rejected} filtered={summary.filtered} duplicates={summary.duplicates} "
-            f"malformed={summary.malformed} train={summary.train} val={summary.val} test={summary.test}\n"
+            f"malformed={summary.malformed} train={summary.train} val={summary.val} test={summary.test}{reused}\n"
             f"data card: {summary.data_card}"
         )
-
-
-def _pool_uri(params: DatasetParams) -> str | None:
-    """The pool ``forget`` removes rows from when ``--pool`` is not given: the dataset params' pool, if they have one."""
-    pool = getattr(params, "pool", None)
-    return pool if isinstance(pool, str) or pool is None else getattr(pool, "uri", None)
 
 
 def _forget_summary(report: ForgetReport) -> list[str]:
@@ -237,7 +255,7 @@ def forget_command(
         root = None
     remote = remote or params.publish.remote
     report, findings = forget_everywhere(
-        user_id, params, serving, datetime.now(timezone.utc), pool_uri=pool or _pool_uri(params),
+        user_id, params, serving, datetime.now(timezone.utc), pool_uri=pool or params.pool_uri,
         redis=redis_url is not None or serving.cache.backend == "redis", repo_root=root, remote=remote,
     )
     refused = purge_remote and report.purge_objects > 0 and not _confirm_purge(report, yes)
@@ -253,6 +271,37 @@ def forget_command(
         _note(f"error: not forgotten in {error}")
     if report.errors or refused:
         raise typer.Exit(1)
+
+
+def lineage_command(
+    example_id: Annotated[str | None, typer.Argument(help="An example id (as in a split file or lineage.jsonl).")] = None,
+    request_id: Annotated[str | None, typer.Option("--request-id", help="Look a request id up instead.")] = None,
+    pool: Annotated[str | None, typer.Option("--pool", help="Example pool folder (default: params).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print everything found as one JSON object.")] = False,
+    params_file: ParamsOption = None,
+) -> None:
+    """Where an example came from: its raw log line (file:line, and the line while the log exists), its
+    pool row, and every dataset version that holds it."""
+    from tasks.dataset.lineage import lineage
+
+    if not example_id and not request_id:
+        fail("give an EXAMPLE_ID or --request-id")
+    params = _params(params_file, {"pool": pool})
+    found = lineage(Path(params.pool_uri), Path(params.out_root), Path(params.logs_dir), example_id, request_id)
+    if not found["rows"] and not found["versions"]:
+        fail(f"nothing known of {example_id or request_id} in the pool {params.pool_uri} or the dataset registry")
+    if as_json:
+        _emit(found)
+        return
+    for raw in found["raw"]:
+        typer.echo(f"raw line {raw['source']}:{raw['line']}" + ("" if raw["present"] else " (no longer in the logs)"))
+        if raw["present"]:
+            typer.echo(f"  {raw['content']}")
+    for row in found["rows"]:
+        typer.echo(f"pool row {row['line_hash'][:16]} outcome={row['outcome']} example_id={row['example_id']} "
+                   f"request_id={row['request_id']} category={row['category']} model={row['model']}")
+    for version in found["versions"]:
+        typer.echo(f"in dataset {version['name']} version {version['version']}")
 
 
 def generate_logs_command(
@@ -275,6 +324,7 @@ COMMANDS = {
     "dedupe": dedupe_command,
     "build-dataset": build_dataset_command,
     "forget": forget_command,
+    "lineage": lineage_command,
     "generate-logs": generate_logs_command,
 }
 

@@ -5,6 +5,7 @@ Wiring only: which tasks, in what order. The stages live in ``tasks/dataset``; t
 """
 
 import itertools
+from collections import Counter
 import json
 import re
 from pathlib import Path
@@ -14,11 +15,13 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from schemas.dataset import SPLITS, BuildSummary
 from schemas.params import DatasetParams, RunnerParams
+from schemas.pool import PoolReport
 from tasks.dataset import prefect_tasks as stages
 from tasks.dataset import write as write_lib
 from tasks.common.accounting import Ledger
 from tasks.dataset.collect import STAGES, BuildRejects, ExampleStore
 from tasks.dataset.drift import check_drift
+from tasks.dataset.pool import Pool, pool_lock
 from tasks.dataset.read import describe_source, find_log_files
 from tasks.common.clock import StageClock, log_timings
 from tasks.dataset.version import inside_dvc_stage
@@ -80,21 +83,33 @@ def build_dataset(
     if input_lines == 0:
         raise ValueError(f"no log lines under {logs_dir}: refusing to publish an empty dataset")
     tally, failures, clock, staging = Ledger(), [], StageClock(), write_lib.staging_dir(target)
+    pool_counts: Counter[str] = Counter()
     with (
         BuildRejects(staging) as rejects,
         ExampleStore(staging / ".examples.spool", params.dedupe.num_perm) as store,
-        build_runner(runner, input_lines, processes_from=stages.PROCESSES_FROM) as task_runner,
+        pool_lock(params.pool_uri),  # the pool update: one build at a time, whole parts only
     ):
-        batches = (
-            {"lines": lines, "params": params, "deny_list": deny_list, "contamination": contamination}
-            for lines in stages.line_batches(files, logs_dir, stages.BATCH_LINES, tally, rejects)
-        )
-        for batch, future in ordered_results(task_runner, stages.prepare_batch, batches, parallelism(runner, task_runner) + 1):
-            if not future.state.is_completed():
-                failures.append(future.state.message or "task failed")  # a BatchFailed: names lines, no content
-                logger.error("%s", failures[-1], extra={"event": "batch_failed", "lines": len(batch["lines"])})
-                continue
-            stages.absorb(future.result(), store, tally, rejects, clock)
+        pool = Pool.open(params.pool_uri, params)
+        to_process = max(input_lines - len(pool), 0)  # what the runner is chosen for: lines the pool lacks, about
+        with build_runner(runner, to_process, processes_from=stages.PROCESSES_FROM) as task_runner:
+            batches = (
+                {"batch": stages.LineBatch(lines, pool.rows_for(lines)), "params": params, "deny_list": deny_list,
+                 "contamination": contamination}
+                for lines in stages.line_batches(files, logs_dir, stages.BATCH_LINES, tally, rejects)
+            )
+            for batch, future in ordered_results(task_runner, stages.prepare_batch, batches, parallelism(runner, task_runner) + 1):
+                if not future.state.is_completed():
+                    failures.append(future.state.message or "task failed")  # a BatchFailed: names lines, no content
+                    logger.error("%s", failures[-1], extra={"event": "batch_failed", "lines": len(batch["batch"])})
+                    continue
+                prepared = future.result()
+                pool.append(prepared.new_rows)  # kept even when the build fails later: the work is not lost
+                pool_counts.update(prepared.pool)
+                stages.absorb(prepared, store, tally, rejects, clock)
+        pool_report = PoolReport(uri=params.pool_uri, written=pool.written, rows=len(pool) + pool.written, **pool_counts)
+        logger.info("pool %s: reused=%d processed=%d redacted=%d written=%d rows=%d", pool_report.uri, pool_report.reused,
+                    pool_report.processed, pool_report.redacted, pool_report.written, pool_report.rows,
+                    extra={"event": "pool", **pool_report.model_dump()})
         if failures:  # a dataset missing whole batches must not be published as a version
             raise stages.failed_batches_error(failures)
         check_drift(tally, input_lines, params.drift)  # before anything is written: the previous version stays
@@ -117,6 +132,7 @@ def build_dataset(
         data_card=str(result.data_card),
         pushed=pushed,
         timings=clock.timings(),
+        pool=pool_report,
     )
     stage_lines = [f"{r.stage} " + " ".join(f"{k}={v}" for k, v in r.as_flat().items()) for r in m.stages]
     for report, line in zip(m.stages, stage_lines, strict=True):

@@ -146,14 +146,20 @@ def nightly(params: NightlyParams = NightlyParams()) -> NightlyReport:
     """
     logger = get_run_logger()
     outcomes = corpus_branches(params)
-    dataset, _ = run_branch(
-        "build-dataset", lambda: build_dataset(params.dataset, runner=params.runner, return_state=True), measure_dataset
-    )
+    names = params.dataset.dataset_names()  # every task dataset, from one pool update (the first build's)
+    datasets = [
+        run_branch(
+            "build-dataset" if len(names) == 1 else f"build-dataset-{name}",
+            lambda name=name: build_dataset(params.dataset.for_dataset(name), runner=params.runner, return_state=True),
+            measure_dataset,
+        )[0]
+        for name in names
+    ]
     heavy = {"logs_dir": params.dataset.logs_dir, "serving": params.serving, "dataset": params.dataset}
     regression, _ = run_branch(
         "regression-sets", lambda: submit_to_runner(params.runner, build_regression_sets, heavy), measure_regression
     )
-    report = NightlyReport(branches=[*outcomes, dataset, regression])
+    report = NightlyReport(branches=[*outcomes, *datasets, regression])
     for outcome in report.branches:
         logger.info(
             "%s: %s %s %s", outcome.name, outcome.status, outcome.counts, outcome.reason or "",

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.pool import PoolReport
 from schemas.timing import StageTiming
 
 SplitName = Literal["train", "val", "test"]
@@ -233,3 +234,4 @@ class BuildSummary(BuildCounts):
     data_card: str
     pushed: bool = False
     timings: dict[str, StageTiming] = Field(default_factory=dict, description="Seconds and items per stage of this run.")
+    pool: PoolReport | None = Field(None, description="What this build reused from the example pool and processed anew.")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar
@@ -170,6 +171,15 @@ class SelectParams(StageParams):
         default_factory=lambda: ["thumbs_down"], description="user_feedback values that drop a log."
     )
     models: list[str] = Field(default_factory=list, description="Model allow-list; empty allows every model.")
+    categories: list[str] = Field(
+        default_factory=list, description="Category allow-list ('uncategorized' for logs without one); empty allows all."
+    )
+    prompt_templates: list[str] = Field(
+        default_factory=list, description="prompt_template_id allow-list; empty allows every template (and none)."
+    )
+    require_feedback: list[str] = Field(
+        default_factory=list, description="Keep only logs whose user_feedback is one of these; empty keeps all."
+    )
     since: str | None = Field(None, description="ISO date or datetime; logs before it are dropped.")
     until: str | None = Field(None, description="ISO date or datetime; logs at or after it are dropped.")
 
@@ -283,6 +293,17 @@ class DriftParams(StageParams):
     )
 
 
+class DatasetSpec(StageParams):
+    """One task-specific dataset drawn from the pool: its own selection and split ratios.
+
+    The split's ``group_key`` and ``salt`` are the pool's (``dataset.split``): every row stores its
+    group hash under them, so a dataset may change the ratios only.
+    """
+
+    select: SelectParams = Field(default_factory=SelectParams)
+    split: SplitParams | None = Field(None, description="Split ratios; empty: dataset.split's.")
+
+
 class DatasetParams(StageParams):
     """Everything the fine-tuning dataset flow needs."""
 
@@ -300,6 +321,53 @@ class DatasetParams(StageParams):
     publish: PublishParams = Field(default_factory=PublishParams)
     drift: DriftParams = Field(default_factory=DriftParams)
     decontaminate: DecontaminateParams = Field(default_factory=DecontaminateParams)
+    pool: str | None = Field(
+        None,
+        description="The example pool (a folder of parquet parts): every log line processed once, reused by "
+        "later builds. Empty: OUT_ROOT/_pool (data/datasets/_pool).",
+    )
+    datasets: dict[str, DatasetSpec] = Field(
+        default_factory=dict,
+        description="Task-specific datasets, each a selection over the pool; a build without --name builds them "
+        "all from one pool update. Empty: the one dataset NAME described by this section.",
+    )
+
+    @model_validator(mode="after")
+    def _datasets_share_the_pool_split(self) -> DatasetParams:
+        for name, spec in self.datasets.items():
+            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
+                raise ValueError(f"dataset name {name!r} must match [A-Za-z0-9][A-Za-z0-9._-]*")
+            split = spec.split
+            if split is not None and (split.group_key, split.salt) != (self.split.group_key, self.split.salt):
+                raise ValueError(
+                    f"dataset {name!r}: split.group_key and split.salt are the pool's (dataset.split); "
+                    "a dataset may set its own ratios only"
+                )
+        return self
+
+    @property
+    def pool_uri(self) -> str:
+        """Where the pool lives (``pool``, else ``<out_root>/_pool``)."""
+        return self.pool or str(Path(self.out_root) / "_pool")
+
+    def dataset_names(self) -> list[str]:
+        """The datasets a build without a name builds: every entry of ``datasets``, else ``name``."""
+        return sorted(self.datasets) or [self.name]
+
+    def for_dataset(self, name: str) -> DatasetParams:
+        """The params of one dataset: its selection and split over these (``datasets`` left out).
+
+        Raises:
+            KeyError: when ``datasets`` is not empty and holds no ``name`` (and it is not ``name``).
+        """
+        if name not in self.datasets:
+            if self.datasets and name != self.name:
+                raise KeyError(f"no dataset {name!r} in dataset.datasets (have: {', '.join(sorted(self.datasets))})")
+            return self.model_copy(update={"name": name, "datasets": {}})
+        spec = self.datasets[name]
+        return self.model_copy(
+            update={"name": name, "select": spec.select, "split": spec.split or self.split, "datasets": {}, "pool": self.pool_uri}
+        )
 
 
 # --- Serving feeds (``serving`` in params.yaml) -------------------------------------------------

@@ -4,7 +4,7 @@ In this order, each step idempotent (a second call removes nothing and says so):
 
 1. the deny-list (``dataset.forget.deny_list``): from then on every dataset build, cache warm and
    regression-set build leaves the user out (``forgotten_user``);
-2. the pool rows (``tasks.dataset.pool.forget_user``, when the pool module and a pool exist);
+2. the pool rows (``tasks.dataset.pool.forget_user``; ``dataset.pool``, default ``<out_root>/_pool``);
 3. the cache entries created from the user's requests, in both backends (the sqlite3 file when it
    exists; Redis when it is the configured backend or a URL is given), found by the user hash every
    entry carries;
@@ -16,7 +16,6 @@ In this order, each step idempotent (a second call removes nothing and says so):
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import datetime
 from pathlib import Path
 
@@ -24,20 +23,16 @@ from schemas.forget import ForgetReport
 from schemas.params import CacheParams, DatasetParams, ServingParams
 from tasks.dataset import dvc_history
 from tasks.dataset.forget import add_to_deny_list, versions_containing
+from tasks.dataset.pool import forget_user as forget_pool_user
 from tasks.dataset.select import user_hash
 from tasks.serving.regression import forget_user_cases, regression_set_folders
 from tasks.serving.store import RedisCacheStore, SqliteCacheStore
 
-POOL_MODULE = "tasks.dataset.pool"
-"""Where the pool's ``forget_user(pool_uri, user_hash) -> int`` lives (optional: skipped when absent)."""
-
-
 def forget_pool_rows(pool_uri: str | None, hashed: str) -> int | None:
-    """Rows of the user removed from the pool; None when there is no pool module or no pool URI."""
-    if pool_uri is None or importlib.util.find_spec(POOL_MODULE) is None:
+    """Rows of the user removed from the pool (0 when it holds none or does not exist yet); None without a pool URI."""
+    if pool_uri is None:
         return None
-    pool = importlib.import_module(POOL_MODULE)
-    return pool.forget_user(pool_uri, hashed)
+    return forget_pool_user(pool_uri, hashed)
 
 
 def forget_cache_entries(cache: CacheParams, hashed: str, redis: bool) -> tuple[dict[str, int | None], list[str]]:

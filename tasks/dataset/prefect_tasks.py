@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from prefect import task
@@ -48,9 +49,11 @@ from tasks.dataset.decontaminate import ContaminationIndex, describe, load_index
 from tasks.dataset.dedupe import deduplicate_signed, exact_key, minhash_signatures
 from tasks.dataset.extract import log_to_example
 from tasks.dataset.forget import read_deny_list, record_version
+from tasks.dataset.lineage import record_examples
 from tasks.dataset.plots import write_plot_data
 from tasks.dataset.read import RawLine, iter_raw_lines, parse_log_line
-from tasks.dataset.select import select_log
+from tasks.dataset import pool as pool_lib
+from tasks.dataset.select import select_fields
 from tasks.dataset.split import assign_split, check_leakage_signed, split_report
 from tasks.dataset.tokens import count_tokens
 from tasks.dataset.validate import validate_example
@@ -90,6 +93,10 @@ class PreparedBatch:
     """The batch's dropped lines, in ``(source, line, stage)`` order."""
     tally: Ledger
     seconds: dict[str, float] = field(default_factory=dict)
+    new_rows: list[dict[str, Any]] = field(default_factory=list)
+    """Pool rows of the lines processed anew, for the flow to append to the pool."""
+    pool: Counter[str] = field(default_factory=Counter)
+    """``reused`` / ``processed`` / ``redacted`` / ``forgotten`` lines of the batch."""
 
 
 def _timed(seconds: dict[str, float], stage: str, start: float) -> float:
@@ -98,53 +105,100 @@ def _timed(seconds: dict[str, float], stage: str, start: float) -> float:
     return now
 
 
-def _parsed(raw: RawLine, acc: Accounting) -> LLMInteractionLog | None:
-    """The line's log, or None once its ``malformed`` (read) or ``schema_invalid`` (schema) drop is counted."""
-    parsed = parse_log_line(raw)
-    if not isinstance(parsed, RejectedRecord):
-        acc.check("read", KEEP)
-        acc.check("schema", KEEP)
-        return parsed
-    if parsed.kind == "malformed":
-        acc.check("read", (False, parsed.reason), lambda _: parsed)
-    else:
-        acc.check("read", KEEP)
-        acc.check("schema", (False, parsed.reason), lambda _: parsed)
-    return None
+def process_lines(
+    lines: Sequence[RawLine], params: DatasetParams, deny_list: frozenset[str], seconds: dict[str, float]
+) -> list[dict[str, Any]]:
+    """Pool rows for lines the pool does not hold: parse, validate, redact and sign, whatever the selection.
 
-
-def _parse_and_select(
-    lines: Sequence[RawLine], params: DatasetParams, deny_list: frozenset[str], acc: Accounting
-) -> list[ChatExample]:
-    examples: list[ChatExample] = []
+    A line of a forgotten user is not processed: its entry (outcome ``forgotten``) only carries the
+    request id for its ``filtered`` record and is never stored.
+    """
+    fps = pool_lib.fingerprints(params)
+    rows: list[dict[str, Any]] = []
+    parsed: list[tuple[dict[str, Any], ChatExample]] = []
+    start = time.perf_counter()
     for raw in lines:
-        parsed = _parsed(raw, acc)
-        if parsed is None:
-            continue
-        decision = select_log(parsed, params.select, deny_list, params.forget.user_hash_salt)
-        filtered = lambda reason, raw=raw, log=parsed: RejectedRecord(  # noqa: E731
-            stage="select", kind="filtered", reason=reason, source=raw.source, line=raw.line, request_id=log.request_id
-        )
-        if acc.check("select", decision, filtered):
-            examples.append(log_to_example(parsed, raw.source, raw.line, params))
-    return examples
-
-
-def _validate(examples: Sequence[ChatExample], params: DatasetParams, acc: Accounting) -> list[ChatExample]:
-    kept: list[ChatExample] = []
-    for example in examples:
+        log = parse_log_line(raw)
+        if isinstance(log, RejectedRecord):
+            rows.append(pool_lib.reject_row(raw, fps, log))
+        elif pool_lib.forgotten(log, params, deny_list):
+            rows.append({"outcome": "forgotten", "request_id": log.request_id})
+        else:
+            example = log_to_example(log, raw.source, raw.line, params)
+            rows.append(pool_lib.parsed_row(raw, fps, log, example))
+            parsed.append((rows[-1], example))
+    start = _timed(seconds, "parse", start)
+    valid: list[tuple[dict[str, Any], ChatExample]] = []
+    for row, example in parsed:
         result = validate_example(example.to_openai(), example.lineage.line, params.validation, count_tokens)
-        decision = (True, None) if result.valid else (False, result.errors[0].code)
-        invalid = lambda reason, e=example, r=result: RejectedRecord.of_example(  # noqa: E731
-            e, "validate", "rejected", reason, errors=[issue.model_dump() for issue in r.errors]
+        if result.valid:
+            update = {"warnings": tuple(w.code for w in result.warnings), "token_count": result.token_count}
+            valid.append((row, example.model_copy(update=update)))
+            continue
+        record = RejectedRecord.of_example(
+            example, "validate", "rejected", result.errors[0].code, errors=[issue.model_dump() for issue in result.errors]
         )
-        if acc.check("validate", decision, invalid):
-            kept.append(
-                example.model_copy(
-                    update={"warnings": tuple(w.code for w in result.warnings), "token_count": result.token_count}
-                )
-            )
-    return kept
+        row.update(outcome="invalid", reject=record.model_dump_json(exclude_none=True))
+    start = _timed(seconds, "validate", start)
+    # parallelism comes from the task runner: one process a batch (redact serialises threads itself)
+    if not valid:  # nothing to redact (a batch the pool served): presidio is not even loaded
+        return rows
+    redacted = redact_lib.redact_examples([e for _, e in valid], params.redact.model_copy(update={"workers": 1})).examples
+    start = _timed(seconds, "redact", start)
+    p = params.dedupe
+    texts = [dedupe_text(e, p.include_system) for e in redacted]
+    signatures = minhash_signatures(texts, p.num_perm, p.shingle_size, workers=1)
+    for (row, _), example, text, signature in zip(valid, redacted, texts, signatures, strict=True):
+        row.update(
+            redact_fp=fps.redact,
+            example=example.model_dump_json(),
+            example_id=example.example_id,
+            token_count=example.token_count,
+            exact_key=exact_key(text),
+            signature=signature,
+        )
+    _timed(seconds, "minhash", start)
+    return rows
+
+
+def _account(
+    lines: Sequence[RawLine], rows: Sequence[dict[str, Any]], params: DatasetParams, deny_list: frozenset[str], acc: Accounting
+) -> tuple[list[ChatExample], list[str], list[np.ndarray]]:
+    """Each line's stages from its row, counted as if processed now: read, schema, select, validate, redact."""
+    examples: list[ChatExample] = []
+    keys: list[str] = []
+    signatures: list[np.ndarray] = []
+    for raw, row in zip(lines, rows, strict=True):
+        outcome = row["outcome"]
+        if outcome == "malformed":
+            record = pool_lib.row_reject(row, raw)
+            acc.check("read", (False, record.reason), lambda _, r=record: r)
+            continue
+        acc.check("read", KEEP)
+        if outcome == "schema":
+            record = pool_lib.row_reject(row, raw)
+            acc.check("schema", (False, record.reason), lambda _, r=record: r)
+            continue
+        acc.check("schema", KEEP)
+        if outcome == "forgotten":
+            decision: tuple[bool, str | None] = (False, "forgotten_user")
+        else:
+            decision = select_fields(pool_lib.select_fields(row), params.select, deny_list)
+        filtered = lambda reason, raw=raw, row=row: RejectedRecord(  # noqa: E731
+            stage="select", kind="filtered", reason=reason, source=raw.source, line=raw.line, request_id=row["request_id"]
+        )
+        if not acc.check("select", decision, filtered):
+            continue
+        if outcome == "invalid":
+            record = pool_lib.row_reject(row, raw)
+            acc.check("validate", (False, record.reason), lambda _, r=record: r)
+            continue
+        acc.check("validate", KEEP)
+        examples.append(pool_lib.row_example(row, raw))
+        keys.append(row["exact_key"])
+        signatures.append(np.asarray(row["signature"], dtype=np.uint32))
+    acc.ledger.seen("redact", len(examples))
+    return examples, keys, signatures
 
 
 def prepare_lines(
@@ -152,8 +206,9 @@ def prepare_lines(
     params: DatasetParams,
     deny_list: frozenset[str],
     contamination: ContaminationIndex | None = None,
+    rows: Sequence[dict[str, Any] | None] | None = None,
 ) -> PreparedBatch:
-    """Parse, select, validate and redact a batch of log lines, key and sign each example, drop eval copies.
+    """Parse, validate and redact the lines the pool lacks, then select, key and sign each example, drop eval copies.
 
     Args:
         lines: Decoded log lines.
@@ -161,31 +216,33 @@ def prepare_lines(
         deny_list: Salted hashes of forgotten users.
         contamination: The evaluation sets' index; an example copying an item is dropped
             (stage ``decontaminate``, reason ``contaminates_<set>``).
+        rows: Each line's pool row, or None where the pool has none (all None: nothing reused).
 
     Returns:
         The redacted examples with their exact keys and MinHash signatures (of ``dedupe_text``),
-        every dropped line as a record, the stage tally and the seconds each stage took.
+        every dropped line as a record, the stage tally, the seconds each stage took, and the
+        rows of the lines processed anew (for the pool).
     """
     rejects: list[RejectedRecord] = []
     acc, seconds = Accounting(Ledger(), rejects.append), {}
+    rows = list(rows) if rows is not None else [None] * len(lines)
+    missing = [i for i, row in enumerate(rows) if row is None]
+    fresh = process_lines([lines[i] for i in missing], params, deny_list, seconds)
+    for i, row in zip(missing, fresh, strict=True):
+        rows[i] = row
+    new_rows = [row for row in fresh if row["outcome"] != "forgotten"]
+    counts: Counter[str] = Counter(reused=len(lines) - len(missing), processed=len(new_rows),
+                                   forgotten=len(fresh) - len(new_rows),
+                                   redacted=sum(1 for row in new_rows if row["outcome"] == "ok"))
     start = time.perf_counter()
-    examples = _parse_and_select(lines, params, deny_list, acc)
+    redacted, keys, signature_rows = _account(lines, rows, params, deny_list, acc)
+    signatures = np.vstack(signature_rows) if signature_rows else np.zeros((0, params.dedupe.num_perm), dtype=np.uint32)
     start = _timed(seconds, "parse", start)
-    valid = _validate(examples, params, acc)
-    start = _timed(seconds, "validate", start)
-    acc.ledger.seen("redact", len(valid))
-    # parallelism comes from the task runner: one process a batch (redact serialises threads itself)
-    redacted = redact_lib.redact_examples(valid, params.redact.model_copy(update={"workers": 1})).examples
-    start = _timed(seconds, "redact", start)
-    p = params.dedupe
-    texts = [dedupe_text(e, p.include_system) for e in redacted]
-    signatures = minhash_signatures(texts, p.num_perm, p.shingle_size, workers=1)
-    keys = [exact_key(t) for t in texts]
     if contamination is not None:
         redacted, keys, signatures = _decontaminate(redacted, keys, signatures, contamination, acc)
     _timed(seconds, "minhash", start)
     rejects.sort(key=reject_order)
-    return PreparedBatch(redacted, keys, signatures, rejects, acc.ledger, seconds)
+    return PreparedBatch(redacted, keys, signatures, rejects, acc.ledger, seconds, new_rows, counts)
 
 
 def _decontaminate(
@@ -205,18 +262,37 @@ def _decontaminate(
     return [examples[i] for i in kept], [keys[i] for i in kept], signatures[kept]
 
 
+class LineBatch:
+    """A batch of log lines with their pool rows (None: to be processed), as one task parameter.
+
+    A plain class on purpose: Prefect walks lists, dicts and dataclasses among a task's parameters
+    looking for futures (2,000 lines and rows a batch: about a tenth of a reuse build's time), but not
+    other objects, and this one pickles to process and Dask workers as it is.
+    """
+
+    __slots__ = ("lines", "rows")
+
+    def __init__(self, lines: list[RawLine], rows: list[dict[str, Any] | None]) -> None:
+        self.lines, self.rows = lines, rows
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+
 class BatchFailed(RuntimeError):
     """A batch of log lines could not be prepared; the message names the lines, never their content."""
 
 
 @task(name="prepare-log-batch", cache_policy=NO_CACHE, persist_result=False)
 def prepare_batch(
-    lines: list[RawLine],
+    batch: LineBatch,
     params: DatasetParams,
     deny_list: frozenset[str],
     contamination: ContaminationIndex | None = None,
 ) -> PreparedBatch:
     """The heavy per-record work for one batch (see ``prepare_lines``), on the flow's task runner.
+
+    ``batch`` holds the lines and their pool rows, looked up by the flow: only lines without one are processed.
 
     Raises:
         BatchFailed: naming the exception type and the batch's first and last lines only: an
@@ -224,9 +300,9 @@ def prepare_batch(
             keeps a failed task's message and traceback.
     """
     try:
-        return prepare_lines(lines, params, deny_list, contamination)
+        return prepare_lines(batch.lines, params, deny_list, contamination, batch.rows)
     except Exception as error:  # noqa: BLE001 - re-raised without its text, which may hold personal data
-        first, last = lines[0], lines[-1]
+        first, last = batch.lines[0], batch.lines[-1]
         raise BatchFailed(
             f"{type(error).__name__} in the batch {first.source}:{first.line} - {last.source}:{last.line}"
         ) from None
@@ -393,8 +469,8 @@ def write_dataset(
         pii_counts=dict(sorted(store.pii_counts.items())),
         duplicate_cluster_sizes={str(k): v for k, v in sorted(cluster_sizes.items())},
         token_stats={s: _stats(lengths[s]) for s in SPLITS},
-        params=params.model_dump(mode="json"),
-        params_fingerprint=params.fingerprint(),
+        params=params.model_dump(mode="json", exclude={"pool"}),  # where the pool lives is no part of the data
+        params_fingerprint=params.model_copy(update={"pool": None}).fingerprint(),
         sources=sources,
         files=files,
         user_hashes=kept_users,
@@ -407,6 +483,7 @@ def write_dataset(
     write_plot_data(staging, manifest, lengths)
     write_lib.publish_dir(staging, out_dir)
     record_version(out_dir.parent, params.name, manifest.version, manifest.user_hashes)
+    record_examples(out_dir.parent, params.name, manifest.version, [store.example_ids[i] for i in selection.kept])
     return BuildResult(manifest=manifest, out_dir=out_dir, data_card=out_dir / "data_card.html")
 
 

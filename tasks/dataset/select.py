@@ -1,4 +1,5 @@
-"""Selecting which logs become examples: quality, feedback, model, date range, forgotten users.
+"""Selecting which logs become examples: quality, feedback, model, category, prompt template, date range,
+forgotten users.
 
 Each check returns ``(keep, reason)``; a dropped log is counted as ``filtered`` with its reason.
 """
@@ -6,6 +7,7 @@ Each check returns ``(keep, reason)``; a dropped log is counted as ``filtered`` 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from schemas.logs import LLMInteractionLog
@@ -40,18 +42,56 @@ def select_log(
     Returns:
         ``(True, None)`` to keep, else ``(False, reason)``.
     """
-    if log.user_id is not None and user_hash(log.user_id, user_salt) in denied_user_hashes:
+    return select_fields(
+        SelectFields(
+            user_hash=user_hash(log.user_id, user_salt) if log.user_id is not None else None,
+            model=log.model,
+            quality_score=log.automated_quality_score,
+            user_feedback=log.user_feedback,
+            timestamp=log.timestamp,
+            category=log.category or "uncategorized",
+            prompt_template_id=log.prompt_template_id,
+        ),
+        params,
+        denied_user_hashes,
+    )
+
+
+@dataclass(frozen=True)
+class SelectFields:
+    """What selection reads of a log: a parsed log's fields or a pool row's columns."""
+
+    user_hash: str | None
+    model: str
+    quality_score: float | None
+    user_feedback: str | None
+    timestamp: datetime
+    category: str
+    prompt_template_id: str | None
+
+
+def select_fields(
+    fields: SelectFields, params: SelectParams, denied_user_hashes: frozenset[str]
+) -> tuple[bool, str | None]:
+    """``select_log`` over the fields it reads (a pool row carries them, so no line is re-parsed)."""
+    if fields.user_hash is not None and fields.user_hash in denied_user_hashes:
         return False, "forgotten_user"
-    if params.models and log.model not in params.models:
+    if params.models and fields.model not in params.models:
         return False, "model_not_allowed"
-    score = log.automated_quality_score
+    if params.categories and fields.category not in params.categories:
+        return False, "category_not_selected"
+    if params.prompt_templates and fields.prompt_template_id not in params.prompt_templates:
+        return False, "prompt_template_not_selected"
+    score = fields.quality_score
     if score is None and params.drop_unscored:
         return False, "unscored"
     if score is not None and params.min_quality_score is not None and score < params.min_quality_score:
         return False, "low_quality"
-    if log.user_feedback is not None and log.user_feedback in params.exclude_feedback:
+    if fields.user_feedback is not None and fields.user_feedback in params.exclude_feedback:
         return False, "negative_feedback"
-    since, until, when = parse_bound(params.since), parse_bound(params.until), _as_utc(log.timestamp)
+    if params.require_feedback and fields.user_feedback not in params.require_feedback:
+        return False, "feedback_not_selected"
+    since, until, when = parse_bound(params.since), parse_bound(params.until), _as_utc(fields.timestamp)
     if since is not None and when < since:
         return False, "before_date_range"
     if until is not None and when >= until:

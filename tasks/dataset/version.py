@@ -81,7 +81,7 @@ def dvc_stage(params: DatasetParams, code: list[str]) -> dict[str, Any]:
         "cmd": f"mkdir -p {metrics_dir} && python -m {ENTRY_MODULE} build-dataset --json > {METRICS_FILE}",
         "deps": [params.logs_dir, params.forget.deny_list, *evaluation, *code],
         "params": ["dataset"],
-        "outs": [f"{params.out_root}/{params.name}"],
+        "outs": [f"{params.out_root}/{name}" for name in params.dataset_names()],
         "metrics": [{METRICS_FILE: {"cache": False}}],
     }
 

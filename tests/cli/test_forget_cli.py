@@ -17,6 +17,9 @@ from typer.testing import CliRunner
 from cli.app import make_app
 from cli.dataset import COMMANDS
 from schemas.params import DatasetParams, RegressionParams, ServingParams
+from tasks.dataset.pool import Pool
+from tasks.dataset.prefect_tasks import prepare_lines
+from tasks.dataset.read import RawLine
 from tasks.dataset.select import user_hash
 from tasks.serving.regression import build_regression_set, write_regression_set
 from tasks.serving.store import RedisCacheStore, SqliteCacheStore
@@ -93,6 +96,9 @@ def test_forget_reaches_every_store_and_a_second_call_removes_nothing(repo, tmp_
     for entry in warm:
         local.put(entry)
         remote.put(entry)
+    lines = [RawLine(source="logs.jsonl", line=i + 1, text=log.model_dump_json() + "\n") for i, log in enumerate(LOGS)]
+    pool = Pool.open(dataset.pool_uri, dataset)
+    pool.append(prepare_lines(lines, dataset, frozenset(), None, pool.rows_for(lines)).new_rows)  # alice: r1, r3
     cases, retrieval, counts, strata = build_regression_set(LOGS, serving, dataset)
     write_regression_set(tmp_path / "regression" / "golden", cases, retrieval, counts, strata, serving, NOW)
     params_file = tmp_path / "params.yaml"
@@ -109,7 +115,7 @@ def test_forget_reaches_every_store_and_a_second_call_removes_nothing(repo, tmp_
     assert report["deny_list"] is True and "alice" not in (tmp_path / "deny.txt").read_text()
     assert report["cache_entries"] == {"local": 2, "redis": 2}
     assert report["regression_cases"] == {str(tmp_path / "regression" / "golden"): {"cases": 2, "retrieval": 1, "unattributed": 0}}
-    assert report["pool_rows"] is None  # no pool module on this branch yet
+    assert report["pool_rows"] == 2  # alice's two calls
     [held] = report["dvc_versions"]
     assert (held["path"], held["version"], held["revisions"]) == ("data/datasets/sample", "v1", [first])
     assert report["purge_objects"] == 3 and report["purged_objects"] is None  # v1's listing, manifest and train file
@@ -137,6 +143,7 @@ def test_forget_reaches_every_store_and_a_second_call_removes_nothing(repo, tmp_
     assert again.exit_code == 0, again.output
     report = json.loads(again.stdout)
     assert report["removed"] == 0 and report["deny_list"] is False and report["dvc_versions"] == []
+    assert report["pool_rows"] == 0
     assert report["cache_entries"] == {"local": 0, "redis": 0} and report["purged_objects"] == {"cache": 0, "remote": 0}
     readable = CliRunner().invoke(app, command[:-1])
     assert readable.exit_code == 0 and "nothing left to remove" in readable.stdout

@@ -24,6 +24,7 @@ def test_log_json_prints_json_records_with_stage_fields(tmp_path: Path) -> None:
     command = [
         sys.executable, "-m", "cli.app", "--log-json", "build-dataset",
         "--logs", str(tmp_path / "logs"), "--name", "logs", "--out", str(tmp_path / "out"), "--runner", "threads",
+        "--pool", str(tmp_path / "pool"),  # a fresh pool: the repository's would serve every line (no redact stage)
     ]
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]

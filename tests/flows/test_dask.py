@@ -86,10 +86,12 @@ def test_dataset_on_dask_and_on_processes_is_byte_identical(tmp_path: Path, logs
         "processes": RunnerParams(kind="processes", workers=2),
     }
     built = {}
-    params = DatasetParams(logs_dir=str(logs), name="d", out_root=str(tmp_path))
     for name, runner in runners.items():
+        # a pool each: every runner processes every line itself (a shared pool would serve the later ones)
+        params = DatasetParams(logs_dir=str(logs), name="d", out_root=str(tmp_path), pool=str(tmp_path / name / "pool"))
         before = executed_on(cluster)
         summary = build_dataset(params, out_dir=str(tmp_path / name / "d"), runner=runner)
+        assert summary.pool.processed >= summary.pool.written > 0
         if name == "dask":
             assert executed_on(cluster) - before >= 4  # one task a batch of 60 decodable lines
         built[name] = folder_bytes(tmp_path / name / "d")

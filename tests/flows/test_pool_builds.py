@@ -1,0 +1,182 @@
+"""Builds through the example pool: incremental equals from scratch, a SIGKILL mid-update converges,
+a settings change re-processes exactly what it affects, two datasets from one pool, lineage."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from prefect.settings import PREFECT_API_URL
+from typer.testing import CliRunner
+
+from cli.app import make_app
+from cli.dataset import COMMANDS
+from flows.build_dataset import build_dataset
+from schemas.dataset import SPLITS
+from schemas.params import DatasetParams
+from tasks.dataset.pool import CRASH_ENV, PARTS, pool_rows
+from tools.synthetic_logs import generate_logs
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+ROOT = Path(__file__).resolve().parents[2]
+FIRST, ALL = 150, 200
+
+
+@pytest.fixture(scope="module")
+def lines() -> list[str]:
+    return generate_logs(ALL, seed=23).lines
+
+
+def _logs(folder: Path, lines: list[str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "logs.jsonl").write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    return folder
+
+
+def _params(tmp: Path, logs: Path, pool: Path, **update) -> DatasetParams:
+    data = DatasetParams().model_dump()
+    data.update(logs_dir=str(logs), out_root=str(tmp / "datasets"), name="p", pool=str(pool))
+    data["forget"]["deny_list"] = str(tmp / "deny.txt")
+    data["decontaminate"]["regression_root"] = str(tmp / "regression")
+    for key, value in update.items():
+        data[key] = {**data[key], **value} if isinstance(value, dict) and key in data and isinstance(data[key], dict) else value
+    return DatasetParams.model_validate(data)
+
+
+def _splits(out: Path) -> dict[str, bytes]:
+    return {f"{s}.{ext}": (out / f"{s}.{ext}").read_bytes() for s in SPLITS for ext in ("jsonl", "parquet")}
+
+
+def test_an_incremental_build_equals_a_build_from_scratch(tmp_path: Path, lines: list[str]) -> None:
+    pool = tmp_path / "pool"
+    first = build_dataset(params=_params(tmp_path, _logs(tmp_path / "a", lines[:FIRST]), pool), out_dir=str(tmp_path / "o1"))
+    assert first.pool.processed == FIRST and first.pool.reused == 0 and first.pool.rows == FIRST
+    appended = _logs(tmp_path / "b", lines)  # the same file, 50 lines longer
+    again = build_dataset(params=_params(tmp_path, appended, pool), out_dir=str(tmp_path / "o2"))
+    assert (again.pool.reused, again.pool.processed, again.pool.written) == (FIRST, ALL - FIRST, ALL - FIRST)
+    assert again.pool.redacted <= ALL - FIRST and again.timings["redact"].items == again.written + again.duplicates
+    fresh = build_dataset(params=_params(tmp_path, appended, tmp_path / "fresh"), out_dir=str(tmp_path / "o3"))
+    assert fresh.pool.processed == ALL
+    assert _splits(tmp_path / "o2") == _splits(tmp_path / "o3")
+    for name in ("rejects.jsonl", "lineage.jsonl", "clusters.jsonl"):
+        assert (tmp_path / "o2" / name).read_bytes() == (tmp_path / "o3" / name).read_bytes()
+    assert again.model_dump(include={"input_lines", "written", "rejected", "filtered", "duplicates", "malformed"}) == (
+        fresh.model_dump(include={"input_lines", "written", "rejected", "filtered", "duplicates", "malformed"})
+    )
+
+
+_SMALL_BATCHES = (
+    "import sys, tasks.dataset.prefect_tasks as s; s.BATCH_LINES = 40\n"
+    "from cli.app import make_app; from cli.dataset import COMMANDS; make_app(COMMANDS)()\n"
+)
+
+
+def _cli_build(tmp: Path, logs: Path, pool: Path, out: Path, crash: str | None = None) -> subprocess.CompletedProcess:
+    """``build-dataset --json`` in a fresh process, 40 lines a batch (so a pool update writes several parts)."""
+    params_file = tmp / f"params-{pool.name}.yaml"
+    params = _params(tmp, logs, pool)
+    section = {"logs_dir": params.logs_dir, "out_root": params.out_root, "pool": str(pool),
+               "forget": {"deny_list": params.forget.deny_list},
+               "decontaminate": {"regression_root": params.decontaminate.regression_root}}
+    params_file.write_text(yaml.safe_dump({"dataset": section}), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    env.pop(CRASH_ENV, None)
+    if crash:
+        env[CRASH_ENV] = crash
+    env["PREFECT_API_URL"] = PREFECT_API_URL.value()  # the test server: a killed build leaves no server of its own behind
+    command = [sys.executable, "-c", _SMALL_BATCHES, "build-dataset", "--params", str(params_file), "--out", str(out), "--json"]
+    process = subprocess.Popen(command, cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    try:
+        stdout, stderr = process.communicate(timeout=600)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # anything the build started and left behind
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
+def test_a_sigkill_during_a_pool_update_then_a_rerun_equals_a_clean_run(tmp_path: Path, lines: list[str]) -> None:
+    """SIGKILL while the third part is written (after two were committed, before its rename)."""
+    logs, pool = _logs(tmp_path / "logs", lines[:FIRST]), tmp_path / "pool"
+    killed = _cli_build(tmp_path, logs, pool, tmp_path / "out", crash="before-rename:3")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert not (tmp_path / "out").exists()  # nothing published
+    parts = sorted((pool / PARTS).glob("part-*.parquet"))
+    assert len(parts) == 2 and list((pool / PARTS).glob(".part-*.tmp"))  # two whole parts and a torn temporary
+    assert pool_rows(pool) == sum(pq.read_table(p).num_rows for p in parts) == 80
+    rerun = _cli_build(tmp_path, logs, pool, tmp_path / "out")
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    report = json.loads(rerun.stdout)["pool"]
+    assert (report["reused"], report["processed"]) == (80, FIRST - 80)
+    assert not list((pool / PARTS).glob(".part-*.tmp")) and pool_rows(pool) == FIRST
+    clean = _cli_build(tmp_path, logs, tmp_path / "clean-pool", tmp_path / "clean")
+    assert clean.returncode == 0, clean.stderr[-2000:]
+    assert _splits(tmp_path / "out") == _splits(tmp_path / "clean")
+    assert (tmp_path / "out" / "rejects.jsonl").read_bytes() == (tmp_path / "clean" / "rejects.jsonl").read_bytes()
+
+
+def test_a_redaction_change_reprocesses_exactly_the_redacted_rows(tmp_path: Path, lines: list[str]) -> None:
+    """Malformed, schema-invalid and validation-failing lines never reach redaction: they are reused."""
+    logs, pool = _logs(tmp_path / "logs", lines[:FIRST]), tmp_path / "pool"
+    first = build_dataset(params=_params(tmp_path, logs, pool), out_dir=str(tmp_path / "o1"))
+    assert 0 < first.pool.redacted < first.pool.processed == FIRST
+    changed = {"entities": ["PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER"]}
+    again = build_dataset(params=_params(tmp_path, logs, pool, redact=changed), out_dir=str(tmp_path / "o2"))
+    assert (again.pool.processed, again.pool.redacted) == (first.pool.redacted, first.pool.redacted)
+    assert again.pool.reused == FIRST - first.pool.redacted
+    fresh = build_dataset(params=_params(tmp_path, logs, tmp_path / "fresh", redact=changed), out_dir=str(tmp_path / "o3"))
+    assert _splits(tmp_path / "o2") == _splits(tmp_path / "o3") != _splits(tmp_path / "o1")
+    back = build_dataset(params=_params(tmp_path, logs, pool), out_dir=str(tmp_path / "o4"))
+    assert back.pool.processed == 0 and _splits(tmp_path / "o4") == _splits(tmp_path / "o1")  # the old rows are still there
+
+
+def test_two_datasets_from_one_pool_update(tmp_path: Path, lines: list[str]) -> None:
+    logs, pool = _logs(tmp_path / "logs", lines[:FIRST]), tmp_path / "pool"
+    base = _params(tmp_path, logs, pool)
+    categories = sorted({json.loads(x).get("category") for x in lines[:FIRST] if x.startswith("{") and '"category"' in x} - {None})
+    section = {
+        "logs_dir": str(logs), "out_root": base.out_root, "pool": str(pool),
+        "forget": {"deny_list": base.forget.deny_list},
+        "decontaminate": {"regression_root": base.decontaminate.regression_root},
+        "datasets": {
+            "narrow": {"select": {"categories": categories[:1]}},
+            "wide": {"split": {"train": 0.6, "val": 0.2, "test": 0.2}},
+        },
+    }
+    params_file = tmp_path / "params.yaml"
+    params_file.write_text(yaml.safe_dump({"dataset": section}), encoding="utf-8")
+    result = CliRunner().invoke(make_app(COMMANDS), ["build-dataset", "--params", str(params_file), "--json"])
+    assert result.exit_code == 0, result.output
+    built = json.loads(result.stdout)["datasets"]
+    assert sorted(built) == ["narrow", "wide"]
+    assert built["narrow"]["pool"]["processed"] == FIRST and built["wide"]["pool"]["processed"] == 0  # one pool update
+    assert built["wide"]["pool"]["reused"] == FIRST
+    narrow, wide = (Path(built[n]["out_dir"]) for n in ("narrow", "wide"))
+    assert narrow == Path(base.out_root) / "narrow" and (narrow / "data_card.html").exists()
+    rows = [json.loads(x) for s in SPLITS for x in (narrow / f"{s}.jsonl").read_text().splitlines()]
+    assert 0 < len(rows) < built["wide"]["written"]
+    assert {r["category"] for r in pq.read_table(narrow / "train.parquet").to_pylist()} <= {categories[0]}
+    assert built["narrow"]["filtered"] > built["wide"]["filtered"]
+    wide_manifest = json.loads((wide / "manifest.json").read_text())
+    assert wide_manifest["split_report"]["targets"] == {"train": 0.6, "val": 0.2, "test": 0.2}
+
+    example = json.loads((narrow / "lineage.jsonl").read_text().splitlines()[0])
+    shown = CliRunner().invoke(make_app(COMMANDS), ["lineage", example["example_id"], "--params", str(params_file), "--json"])
+    assert shown.exit_code == 0, shown.output
+    found = json.loads(shown.stdout)
+    assert any(v["name"] == "narrow" and v["version"] == built["narrow"]["version"] for v in found["versions"])
+    raw = found["raw"][0]
+    assert raw["present"] and json.loads(raw["content"])["request_id"] == example["request_id"]
+    assert found["rows"][0]["example_id"] == example["example_id"] and found["rows"][0]["outcome"] == "ok"
+    by_request = CliRunner().invoke(
+        make_app(COMMANDS), ["lineage", "--request-id", example["request_id"], "--params", str(params_file), "--json"]
+    )
+    assert by_request.exit_code == 0 and json.loads(by_request.stdout)["rows"][0]["request_id"] == example["request_id"]

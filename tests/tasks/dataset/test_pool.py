@@ -1,0 +1,91 @@
+"""The example pool on its own: rows from real processing (presidio), lookups, fingerprints, forget_user."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from schemas.params import DatasetParams
+from tasks.dataset.pool import PARTS, Pool, fingerprints, forget_user, pool_rows
+from tasks.dataset.prefect_tasks import prepare_lines
+from tasks.dataset.read import RawLine
+from tools.synthetic_logs import generate_logs
+
+
+def _lines(n: int = 40) -> list[RawLine]:
+    return [RawLine(source="logs.jsonl", line=i + 1, text=t + "\n") for i, t in enumerate(generate_logs(n, seed=3).lines)]
+
+
+def _pool_with(tmp_path: Path, params: DatasetParams, lines: list[RawLine]) -> tuple[Pool, list[dict]]:
+    pool = Pool.open(tmp_path / "pool", params)
+    prepared = prepare_lines(lines, params, frozenset(), None, pool.rows_for(lines))
+    pool.append(prepared.new_rows)
+    return Pool.open(tmp_path / "pool", params), prepared.new_rows
+
+
+def test_rows_are_found_again_and_reused_as_they_were(tmp_path: Path) -> None:
+    params, lines = DatasetParams(), _lines()
+    pool, rows = _pool_with(tmp_path, params, lines)
+    assert len(pool) == len(rows) == len(lines) == pool_rows(tmp_path / "pool")
+    found = pool.rows_for(lines)
+    assert all(row is not None for row in found)
+    direct = prepare_lines(lines, params, frozenset())
+    again = prepare_lines(lines, params, frozenset(), None, found)
+    assert again.pool["reused"] == len(lines) and again.pool["processed"] == 0 and not again.new_rows
+    assert [e.model_dump() for e in again.examples] == [e.model_dump() for e in direct.examples]
+    assert again.exact_keys == direct.exact_keys and (again.signatures == direct.signatures).all()
+    assert [r.model_dump() for r in again.rejects] == [r.model_dump() for r in direct.rejects]
+    moved = [RawLine(source="other.jsonl", line=r.line + 7, text=r.text) for r in lines]  # same content elsewhere
+    relocated = prepare_lines(moved, params, frozenset(), None, pool.rows_for(moved))
+    assert relocated.pool["reused"] == len(lines)
+    assert {(e.lineage.source, e.lineage.line) for e in relocated.examples} <= {(m.source, m.line) for m in moved}
+
+
+def test_fingerprints_ignore_selection_split_ratios_and_worker_counts() -> None:
+    base = fingerprints(DatasetParams())
+    same = DatasetParams.model_validate(
+        {"select": {"min_quality_score": 0.9}, "split": {"train": 0.5, "val": 0.25, "test": 0.25},
+         "redact": {"workers": 3, "batch_size": 8}, "dedupe": {"threshold": 0.5}, "name": "other"}
+    )
+    assert fingerprints(same) == base
+    redact = fingerprints(DatasetParams.model_validate({"redact": {"score_threshold": 0.7}}))
+    assert redact.validate == base.validate and redact.redact != base.redact
+    validation = fingerprints(DatasetParams.model_validate({"validation": {"max_tokens": 100}}))
+    assert validation.validate != base.validate and validation.redact != base.redact
+
+
+def test_forget_user_removes_their_rows_and_is_idempotent(tmp_path: Path) -> None:
+    params, lines = DatasetParams(), _lines()
+    _, rows = _pool_with(tmp_path, params, lines)
+    users = [r["user_hash"] for r in rows if r["user_hash"]]
+    target = max(set(users), key=users.count)
+    assert forget_user(tmp_path / "pool", target) == users.count(target) > 0
+    assert forget_user(tmp_path / "pool", target) == 0
+    left = [r for p in sorted((tmp_path / "pool" / PARTS).glob("part-*.parquet")) for r in pq.read_table(p).to_pylist()]
+    assert len(left) == len(rows) - users.count(target) and target not in {r["user_hash"] for r in left}
+    assert not list((tmp_path / "pool" / PARTS).glob(".*.tmp"))
+    assert forget_user(tmp_path / "nowhere", target) == 0
+
+
+def test_a_second_writer_waits_for_the_pool_lock(tmp_path: Path) -> None:
+    """Two builds (or a build and forget) at once take turns: the pool's lock is the ingest's file lock."""
+    import subprocess
+    import sys
+    import time
+
+    holder = (
+        "import sys, time\nfrom tasks.dataset.pool import pool_lock\n"
+        "with pool_lock(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(3)\n"
+    )
+    root = Path(__file__).resolve().parents[3]
+    process = subprocess.Popen([sys.executable, "-c", holder, str(tmp_path / "pool")], stdout=subprocess.PIPE, text=True,
+                               cwd=root, env={**__import__("os").environ, "PYTHONPATH": str(root)})
+    try:
+        assert process.stdout.readline().strip() == "held"
+        (tmp_path / "pool" / PARTS).mkdir(parents=True, exist_ok=True)
+        start = time.monotonic()
+        assert forget_user(tmp_path / "pool", "nobody") == 0
+        assert time.monotonic() - start > 1.5  # it waited for the holder to let go
+    finally:
+        process.wait(timeout=60)
