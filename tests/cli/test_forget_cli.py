@@ -4,9 +4,6 @@ repo with a local-folder remote, ``--purge-remote`` (warned, confirmed), and a s
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -26,17 +23,10 @@ from tasks.serving.store import RedisCacheStore, SqliteCacheStore
 from tasks.serving.warm import build_warm_set
 from tests.tasks.serving.conftest import redis_server, redis_url  # noqa: F401  (the session's real redis-server)
 from tests.tasks.serving.test_forget import LOGS
+from tests.commands import DVC, run_ok
 
 NOW = datetime(2026, 11, 27, tzinfo=timezone.utc)
-DVC = [sys.executable, "-m", "dvc"]
 app = make_app(COMMANDS)
-
-
-def _run(args: list[str], cwd: Path) -> str:
-    result = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "DVC_NO_ANALYTICS": "1"})
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
 
 
 def _write_version(repo: Path, version: str, users: list[str], salt: str) -> None:
@@ -50,11 +40,11 @@ def _write_version(repo: Path, version: str, users: list[str], salt: str) -> Non
 
 
 def _commit(repo: Path, message: str) -> str:
-    _run([*DVC, "commit", "--force", "-q", "build_dataset"], repo)
-    _run([*DVC, "push", "-q"], repo)
-    _run(["git", "add", "-A"], repo)
-    _run(["git", "commit", "-qm", message], repo)
-    return _run(["git", "rev-parse", "HEAD"], repo).strip()[:12]
+    run_ok([*DVC, "commit", "--force", "-q", "build_dataset"], repo)
+    run_ok([*DVC, "push", "-q"], repo)
+    run_ok(["git", "add", "-A"], repo)
+    run_ok(["git", "commit", "-qm", message], repo)
+    return run_ok(["git", "rev-parse", "HEAD"], repo).strip()[:12]
 
 
 @pytest.fixture()
@@ -63,11 +53,11 @@ def repo(tmp_path: Path) -> tuple[Path, list[str]]:
     root = tmp_path / "repo"
     root.mkdir()
     salt = DatasetParams().forget.user_hash_salt
-    _run(["git", "init", "-q"], root)
-    _run(["git", "config", "user.email", "test@example.com"], root)
-    _run(["git", "config", "user.name", "test"], root)
-    _run([*DVC, "init", "-q"], root)
-    _run([*DVC, "remote", "add", "-d", "local", str(tmp_path / "remote")], root)
+    run_ok(["git", "init", "-q"], root)
+    run_ok(["git", "config", "user.email", "test@example.com"], root)
+    run_ok(["git", "config", "user.name", "test"], root)
+    run_ok([*DVC, "init", "-q"], root)
+    run_ok([*DVC, "remote", "add", "-d", "local", str(tmp_path / "remote")], root)
     (root / "dvc.yaml").write_text("stages:\n  build_dataset:\n    cmd: echo built\n    outs:\n    - data/datasets/sample\n")
     _write_version(root, "v1", ["alice", "bob"], salt)
     first = _commit(root, "v1")
@@ -135,8 +125,8 @@ def test_forget_reaches_every_store_and_a_second_call_removes_nothing(repo, tmp_
     report = json.loads(purged.stdout)
     assert report["purged_objects"] == {"cache": 3, "remote": 3}
     assert len(remote_before - _objects(tmp_path / "remote")) == 3 and len(cache_before - _objects(root / ".dvc" / "cache")) == 3
-    _run(["git", "checkout", "-q", second], root)
-    _run([*DVC, "checkout", "-q", "--force"], root)  # the clean version, shared file included, is intact
+    run_ok(["git", "checkout", "-q", second], root)
+    run_ok([*DVC, "checkout", "-q", "--force"], root)  # the clean version, shared file included, is intact
     assert "alice" not in (root / "data" / "datasets" / "sample" / "train.jsonl").read_text()
 
     again = CliRunner().invoke(app, [*command, "--purge-remote", "--yes"])

@@ -4,24 +4,13 @@ manifest (a regression set), objects shared with a clean version kept by a purge
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tasks.dataset.dvc_history import LEGACY, WORKSPACE, find_versions, outs_of, purge
 from tasks.forget import forget_pool_rows
-
-DVC = [sys.executable, "-m", "dvc"]
-
-
-def _run(args: list[str], cwd: Path) -> str:
-    result = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "DVC_NO_ANALYTICS": "1"})
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
+from tests.commands import DVC, run_ok
 
 
 def test_outs_are_made_repo_relative_and_dvc_2_outs_are_legacy() -> None:
@@ -35,17 +24,17 @@ def test_a_regression_set_naming_the_user_is_found_and_purged_keeping_shared_obj
     root = tmp_path / "repo"
     sets = root / "data" / "regression"
     (sets / "golden").mkdir(parents=True)
-    _run(["git", "init", "-q"], root)
-    _run(["git", "config", "user.email", "t@example.com"], root)
-    _run(["git", "config", "user.name", "t"], root)
-    _run([*DVC, "init", "-q"], root)
+    run_ok(["git", "init", "-q"], root)
+    run_ok(["git", "config", "user.email", "t@example.com"], root)
+    run_ok(["git", "config", "user.name", "t"], root)
+    run_ok([*DVC, "init", "-q"], root)
     (sets / "golden" / "manifest.json").write_text('{"name": "golden"}\n')  # a regression manifest: no user_hashes
     (sets / "golden" / "cases.jsonl").write_text('{"id": "1", "user_hash": "aaaa1111"}\n{"id": "2", "user_hash": "bbbb"}\n')
-    _run([*DVC, "add", "-q", "data/regression/golden"], root)
-    _run(["git", "add", "-A"], root)
-    _run(["git", "commit", "-qm", "with the user"], root)
+    run_ok([*DVC, "add", "-q", "data/regression/golden"], root)
+    run_ok(["git", "add", "-A"], root)
+    run_ok(["git", "commit", "-qm", "with the user"], root)
     (sets / "golden" / "cases.jsonl").write_text('{"id": "2", "user_hash": "bbbb"}\n')
-    _run([*DVC, "add", "-q", "data/regression/golden"], root)  # the workspace now records the clean version
+    run_ok([*DVC, "add", "-q", "data/regression/golden"], root)  # the workspace now records the clean version
 
     findings = find_versions(root, "aaaa1111")
     [held] = findings.holding

@@ -7,11 +7,8 @@ that answers every request with one status code).
 from __future__ import annotations
 
 import http.server
-import os
 import shutil
 import socket
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,15 +16,7 @@ from pathlib import Path
 import pytest
 
 from tasks.dataset.version import STAGE, DvcError, TransientDvcError, commit_and_push, push
-
-DVC = [sys.executable, "-m", "dvc"]
-
-
-def _run(args: list[str], cwd: Path) -> str:
-    result = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "DVC_NO_ANALYTICS": "1"})
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
+from tests.commands import DVC, run_ok
 
 
 def free_port() -> int:
@@ -44,13 +33,13 @@ def repo(tmp_path: Path) -> Path:
     (root / "out" / "train.jsonl").write_text('{"messages": []}\n')
     (root / "out" / "manifest.json").write_text("{}\n")
     (root / "dvc.yaml").write_text(f"stages:\n  {STAGE}:\n    cmd: echo built\n    outs:\n    - out\n")
-    _run(["git", "init", "-q"], root)
-    _run([*DVC, "init", "-q"], root)
+    run_ok(["git", "init", "-q"], root)
+    run_ok([*DVC, "init", "-q"], root)
     return root
 
 
 def _add_remote(repo: Path, name: str, url: str, default: bool = False) -> None:
-    _run([*DVC, "remote", "add", *(["-d"] if default else []), name, url], repo)
+    run_ok([*DVC, "remote", "add", *(["-d"] if default else []), name, url], repo)
 
 
 @pytest.fixture()
@@ -121,7 +110,7 @@ def test_a_push_with_cache_files_missing_fails_although_dvc_exits_0(repo: Path, 
     """``dvc push`` only warns (exit 0, "Everything is up to date") when the cache lost the files."""
     remote = tmp_path / "remote"
     _add_remote(repo, "local", str(remote), default=True)
-    _run([*DVC, "commit", "--force", STAGE], repo)
+    run_ok([*DVC, "commit", "--force", STAGE], repo)
     shutil.rmtree(repo / ".dvc" / "cache")
     with pytest.raises(DvcError, match="Missing cache files") as raised:
         push(repo, None)
