@@ -122,6 +122,7 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=500)
     parser.add_argument("--backend", default="torch")
     parser.add_argument("--floor-backend", default="torch")
+    parser.add_argument("--floor-batch-size", type=int, default=64, help="Texts per forward pass of the floor.")
     parser.add_argument("--qrels", default="dev,test", help="Comma-separated qrels splits for nDCG@10.")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="A params.yaml key for the ingest, dotted (ingest.chunk.packing=greedy); the value is YAML.")
@@ -150,7 +151,8 @@ def main() -> None:
     python = sys.executable
     result: dict = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "load_before": os.getloadavg(),
                     "documents": written, "backend": args.backend, "settings": args.set}
-    floor_command = [python, str(REPO / "bench" / "ingest_floor.py"), str(source), "--backend", args.floor_backend]
+    floor_command = [python, str(REPO / "bench" / "ingest_floor.py"), str(source), "--backend", args.floor_backend,
+                     "--batch-size", str(args.floor_batch_size)]
 
     def floor() -> dict:
         seconds, out = timed_process(floor_command, work)
@@ -170,7 +172,7 @@ def main() -> None:
         floors.append(floor())  # the floor again after the ingest: a load change between them shows as a spread
     if floors:
         mean = sum(f["seconds"] for f in floors) / len(floors)
-        result["floor"] = {"backend": args.floor_backend, "seconds": round(mean, 1), "runs": floors}
+        result["floor"] = {"backend": args.floor_backend, "batch_size": args.floor_batch_size, "seconds": round(mean, 1), "runs": floors}
         result["ratio"] = round(ingest_s / mean, 3)
         result["ratio_range"] = [round(ingest_s / max(f["seconds"] for f in floors), 3),
                                  round(ingest_s / min(f["seconds"] for f in floors), 3)]

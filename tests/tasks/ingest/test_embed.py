@@ -81,3 +81,10 @@ def test_vector_memo_embeds_each_text_once(torch_embedder):
     vectors = memo.encode_missing([TEXTS[1], TEXTS[2], TEXTS[1]])
     assert calls == [TEXTS[:2], [TEXTS[2]]]
     assert np.allclose(vectors, torch_embedder.encode([TEXTS[1], TEXTS[2], TEXTS[1]]), atol=1e-5)
+
+
+def test_batch_size_is_automatic_per_device_unless_set() -> None:
+    from schemas.params import CPU_BATCH_SIZE, DEVICE_BATCH_SIZE, EmbedParams
+
+    assert EmbedParams().batch_size_on("cpu") == CPU_BATCH_SIZE < DEVICE_BATCH_SIZE == EmbedParams().batch_size_on("cuda:0")
+    assert EmbedParams(batch_size=64).batch_size_on("cpu") == 64 == EmbedParams(batch_size=64).batch_size_on("cuda")
