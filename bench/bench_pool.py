@@ -104,27 +104,33 @@ def rebuild(work: Path, lines: int, share: float, runner: str) -> None:
                       "new_lines": new}), flush=True)
 
 
+def _written_batches(logs_file: Path, corpora, size: int = 2_000):
+    """Write the corpora's lines to ``logs_file``, yielding them as numbered ``RawLine`` batches of ``size``."""
+    from tasks.dataset.read import RawLine
+
+    number = 0
+    with logs_file.open("w", encoding="utf-8") as handle:
+        for corpus in corpora:
+            for start in range(0, len(corpus), size):
+                chunk = corpus[start : start + size]
+                handle.writelines(f"{line}\n" for line in chunk)
+                yield [RawLine(source=logs_file.name, line=number + i + 1, text=t) for i, t in enumerate(chunk)]
+                number += len(chunk)
+
+
 def _synthesise(pool_dir: Path, logs_file: Path, corpora, params: DatasetParams) -> int:
     """Write the corpora's lines to ``logs_file`` and their rows to the pool (redaction: the identity)."""
     from tasks.dataset import prefect_tasks as stages
     from tasks.dataset.pool import Pool
-    from tasks.dataset.read import RawLine
     from tasks.pii import redact as redact_lib
 
     redact_lib.redact_examples = lambda examples, _params: redact_lib.RedactionOutcome(  # type: ignore[assignment]
         examples=list(examples), pii_counts=Counter()
     )
     pool = Pool.open(pool_dir, params)
-    number = 0
-    with logs_file.open("w", encoding="utf-8") as handle:
-        for corpus in corpora:
-            for start in range(0, len(corpus), 2_000):
-                chunk = corpus[start : start + 2_000]
-                handle.writelines(f"{line}\n" for line in chunk)
-                raws = [RawLine(source=logs_file.name, line=number + i + 1, text=t) for i, t in enumerate(chunk)]
-                number += len(chunk)
-                pool.append([r for r in stages.process_lines(raws, params, frozenset(), {}) if r["outcome"] != "forgotten"])
-    return number
+    for raws in _written_batches(logs_file, corpora):
+        pool.append([r for r in stages.process_lines(raws, params, frozenset(), {}) if r["outcome"] != "forgotten"])
+    return sum(len(corpus) for corpus in corpora)
 
 
 def _synthesise_cheaply(pool_dir: Path, logs_file: Path, corpora, params: DatasetParams) -> int:
@@ -132,38 +138,30 @@ def _synthesise_cheaply(pool_dir: Path, logs_file: Path, corpora, params: Datase
     example, keys and signature (same sizes). A build filters them by date: it reads only those fields."""
     from tasks.dataset import prefect_tasks as stages
     from tasks.dataset.pool import Pool, line_hash
-    from tasks.dataset.read import RawLine
     from tasks.dataset.select import user_hash
 
     pool = Pool.open(pool_dir, params)
     template = reject = None
-    number = 0
-    with logs_file.open("w", encoding="utf-8") as handle:
-        for corpus in corpora:
-            for start in range(0, len(corpus), 2_000):
-                chunk = corpus[start : start + 2_000]
-                handle.writelines(f"{line}\n" for line in chunk)
-                raws = [RawLine(source=logs_file.name, line=number + i + 1, text=t) for i, t in enumerate(chunk)]
-                number += len(chunk)
-                if template is None:
-                    real = stages.process_lines(raws[:200], params, frozenset(), {})
-                    template = next(r for r in real if r["outcome"] == "ok")
-                    reject = next(r for r in real if r["outcome"] == "malformed")
-                rows = []
-                for raw in raws:
-                    try:
-                        log = json.loads(raw.text)
-                        when = datetime.fromisoformat(log["timestamp"])
-                        row = {**template, "request_id": log["request_id"], "timestamp": when, "model": log["model"],
-                               "category": log.get("category") or "uncategorized", "user_feedback": log.get("user_feedback"),
-                               "quality_score": log.get("automated_quality_score"),
-                               "user_hash": user_hash(log["user_id"], params.forget.user_hash_salt) if log.get("user_id") else None}
-                    except (ValueError, KeyError, TypeError):
-                        row = dict(reject)
-                    row.update(line_hash=line_hash(raw.text), source=raw.source, line=raw.line)
-                    rows.append(row)
-                pool.append(rows)
-    return number
+    for raws in _written_batches(logs_file, corpora):
+        if template is None:
+            real = stages.process_lines(raws[:200], params, frozenset(), {})
+            template = next(r for r in real if r["outcome"] == "ok")
+            reject = next(r for r in real if r["outcome"] == "malformed")
+        rows = []
+        for raw in raws:
+            try:
+                log = json.loads(raw.text)
+                when = datetime.fromisoformat(log["timestamp"])
+                row = {**template, "request_id": log["request_id"], "timestamp": when, "model": log["model"],
+                       "category": log.get("category") or "uncategorized", "user_feedback": log.get("user_feedback"),
+                       "quality_score": log.get("automated_quality_score"),
+                       "user_hash": user_hash(log["user_id"], params.forget.user_hash_salt) if log.get("user_id") else None}
+            except (ValueError, KeyError, TypeError):
+                row = dict(reject)
+            row.update(line_hash=line_hash(raw.text), source=raw.source, line=raw.line)
+            rows.append(row)
+        pool.append(rows)
+    return sum(len(corpus) for corpus in corpora)
 
 
 def scale(work: Path, sizes: list[int], recent: int) -> None:
