@@ -162,3 +162,43 @@ def rejects_table(path: Path) -> list[dict[str, object]]:
             record = json.loads(text)
             rows.append({key: record.get(key) for key in ("source", "line", "stage", "kind", "reason", "message")})
     return rows
+
+
+@flow(name="build-datasets", log_prints=False)
+def build_datasets(
+    params: DatasetParams = DatasetParams(),
+    names: list[str] | None = None,
+    runner: RunnerParams = RunnerParams(),
+) -> dict[str, BuildSummary]:
+    """Build every task dataset of ``params.datasets`` (or the ``names`` given), one subflow each.
+
+    The first build updates the pool; the others draw from it without processing a line again.
+    A dataset that fails does not stop the others; the run fails afterwards, naming each failure.
+
+    Args:
+        params: The ``dataset`` params, with its ``datasets``.
+        names: The datasets to build; empty: all of them (``dataset_names``).
+        runner: The task runner of each build.
+
+    Returns:
+        Each built dataset's summary, by name.
+
+    Raises:
+        KeyError: for a name ``params.datasets`` does not declare.
+        RuntimeError: when any dataset failed (after the others were built).
+    """
+    logger = get_run_logger()
+    chosen = names or params.dataset_names()
+    every = {name: params.for_dataset(name) for name in chosen}  # an unknown name fails before any build
+    built: dict[str, BuildSummary] = {}
+    failed: dict[str, str] = {}
+    for name, one in every.items():
+        state = build_dataset(params=one, runner=runner, return_state=True)
+        if state.is_completed():
+            built[name] = state.result()
+        else:
+            failed[name] = state.message or "failed"
+            logger.error("dataset %s failed: %s", name, failed[name], extra={"event": "dataset_failed", "dataset": name})
+    if failed:
+        raise RuntimeError("datasets failed: " + "; ".join(f"{n}: {why}" for n, why in failed.items()))
+    return built

@@ -32,7 +32,7 @@ def build_deployments(nightly: NightlyParams, ingest_cron: str | None = None) ->
     Raises:
         ValueError: for a malformed ingest cron expression.
     """
-    from flows.build_dataset import build_dataset
+    from flows.build_dataset import build_datasets
     from flows.ingest import ingest_flow
     from flows.ingest_and_gate import ingest_and_gate
     from flows.nightly import nightly as nightly_flow
@@ -51,8 +51,9 @@ def build_deployments(nightly: NightlyParams, ingest_cron: str | None = None) ->
             parameters={"ingest": ingest, "gate": nightly.serving.gate.model_dump(mode="json"), "runner": runner},
             concurrency_limit=one_at_a_time,
         ),
-        build_dataset.to_deployment(
-            name="build-dataset", description="Build a fine-tuning dataset from interaction logs.",
+        build_datasets.to_deployment(
+            name="build-dataset",
+            description="Build the fine-tuning datasets (every dataset.datasets entry, or `names`) from one pool update.",
             parameters={"params": nightly.dataset.model_dump(mode="json"), "runner": runner},
         ),
         nightly_flow.to_deployment(

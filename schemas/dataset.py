@@ -56,6 +56,7 @@ class ChatExample(_Record):
     messages: tuple[ChatMessage, ...]
     tools: list[dict[str, Any]] | None = None
     category: str = "uncategorized"
+    language: str | None = Field(None, description="ISO 639-1 code of the user and assistant turns, 'und' when unsure.")
     group_hash: str = Field(description="Salted hash of the group key (user_id, else request_id).")
     user_hash: str | None = Field(None, description="Salted hash of user_id; never the raw id.")
     timestamp: datetime
@@ -76,7 +77,7 @@ class ChatExample(_Record):
 class RejectedRecord(_Record):
     """A log line or example that did not make it, with why (no raw content)."""
 
-    stage: Literal["read", "schema", "select", "validate", "decontaminate", "dedupe", "leakage"]
+    stage: Literal["read", "schema", "select", "validate", "decontaminate", "dedupe", "user_cap", "leakage"]
     kind: Literal["malformed", "rejected", "filtered", "duplicate"]
     reason: str
     source: str

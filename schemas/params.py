@@ -194,6 +194,14 @@ class SelectParams(StageParams):
     require_feedback: list[str] = Field(
         default_factory=list, description="Keep only logs whose user_feedback is one of these; empty keeps all."
     )
+    languages: list[str] = Field(
+        default_factory=list,
+        description="ISO 639-1 codes (detected from the user and assistant turns; 'und' when unsure) to keep; empty keeps all.",
+    )
+    max_per_user: int | None = Field(
+        None, ge=1,
+        description="At most this many examples per user (the best by quality, then newest, after dedupe); empty: no cap.",
+    )
     since: str | None = Field(None, description="ISO date or datetime; logs before it are dropped.")
     until: str | None = Field(None, description="ISO date or datetime; logs at or after it are dropped.")
 

@@ -38,6 +38,7 @@ POOL_SCHEMA = pa.schema(
         ("quality_score", pa.float64()),
         ("user_feedback", pa.string()),
         ("category", pa.string()),
+        ("language", pa.string()),
         ("prompt_template_id", pa.string()),
         ("prompt_template_version", pa.string()),
         ("system_prompt_hash", pa.string()),

@@ -20,7 +20,7 @@ import numpy as np
 from schemas.dataset import ChatExample, Lineage, RejectedRecord
 from tasks.common.accounting import RejectsWriter, merge_sorted_jsonl
 
-STAGES = ("read", "schema", "select", "validate", "redact", "decontaminate", "dedupe")
+STAGES = ("read", "schema", "select", "validate", "redact", "decontaminate", "dedupe", "user_cap")
 """The build's stages in order; each one's ``kept`` is the next one's ``total``."""
 
 
@@ -160,12 +160,12 @@ class ExampleStore:
             self._handle.seek(self.offsets[i])
             yield ChatExample.model_validate_json(self._handle.readline())
 
-    def rejected(self, i: int, stage: str, reason: str) -> RejectedRecord:
-        """A ``duplicate`` record for example ``i``."""
+    def rejected(self, i: int, stage: str, reason: str, kind: str = "duplicate") -> RejectedRecord:
+        """A ``duplicate`` (or ``kind``) record for example ``i``."""
         source, line, request_id = self.lineages[i]
         return RejectedRecord(
             stage=stage,  # type: ignore[arg-type]
-            kind="duplicate",
+            kind=kind,  # type: ignore[arg-type]
             reason=reason,
             source=source,
             line=line,

@@ -9,7 +9,7 @@ from typing import Any
 from schemas.dataset import ChatExample, ChatMessage, Lineage
 from schemas.logs import LLMInteractionLog
 from schemas.params import DatasetParams
-from tasks.dataset.select import user_hash
+from tasks.dataset.select import log_language, user_hash
 
 
 def content_id(messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> str:
@@ -64,6 +64,7 @@ def log_to_example(log: LLMInteractionLog, source: str, line: int, params: Datas
         messages=tuple(messages),
         tools=tools,
         category=log.category or "uncategorized",
+        language=log_language(log),
         group_hash=group_hash(key, params.split.salt),
         user_hash=user_hash(log.user_id, params.forget.user_hash_salt) if log.user_id else None,
         timestamp=log.timestamp,

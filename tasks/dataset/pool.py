@@ -46,6 +46,7 @@ import pyarrow.parquet as pq
 from schemas.dataset import ChatExample, Lineage, RejectedRecord
 from schemas.params import DatasetParams, IndexParams
 from schemas.pool import POOL_SCHEMA, POOL_SCHEMA_VERSION
+from tasks.dataset.language import conversation_language
 from tasks.dataset.read import RawLine
 from tasks.dataset.select import SelectFields, user_hash
 
@@ -137,6 +138,7 @@ def parsed_row(raw: RawLine, fps: Fingerprints, log: Any, example: ChatExample) 
         quality_score=log.automated_quality_score,
         user_feedback=log.user_feedback,
         category=example.category,
+        language=example.language,
         prompt_template_id=log.prompt_template_id,
         prompt_template_version=log.prompt_template_version,
         system_prompt_hash=hashlib.sha256(log.system_prompt.encode()).hexdigest()[:16],
@@ -144,8 +146,8 @@ def parsed_row(raw: RawLine, fps: Fingerprints, log: Any, example: ChatExample) 
     return row
 
 
-def select_fields(row: dict[str, Any]) -> SelectFields:
-    """What selection reads of a row."""
+def select_fields(row: dict[str, Any], language: bool = False) -> SelectFields:
+    """What selection reads of a row (its language only with ``language``: a row may need classifying)."""
     return SelectFields(
         user_hash=row["user_hash"],
         model=row["model"],
@@ -154,7 +156,16 @@ def select_fields(row: dict[str, Any]) -> SelectFields:
         timestamp=row["timestamp"],
         category=row["category"],
         prompt_template_id=row["prompt_template_id"],
+        language=_row_language(row) if language else row.get("language"),
     )
+
+
+def _row_language(row: dict[str, Any]) -> str | None:
+    """The row's language; a row written before the column existed is classified from its redacted example."""
+    if row.get("language") is not None or row["outcome"] != "ok":
+        return row.get("language")
+    example = ChatExample.model_validate_json(row["example"])
+    return conversation_language((m.role, m.content) for m in example.messages)
 
 
 def row_reject(row: dict[str, Any], raw: RawLine) -> RejectedRecord:

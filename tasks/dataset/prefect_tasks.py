@@ -53,7 +53,7 @@ from tasks.dataset.lineage import record_examples
 from tasks.dataset.plots import write_plot_data
 from tasks.dataset.read import RawLine, iter_raw_lines, parse_log_line
 from tasks.dataset import pool as pool_lib
-from tasks.dataset.select import select_fields
+from tasks.dataset.select import cap_per_user, select_fields
 from tasks.dataset.split import assign_split, check_leakage_signed, split_report
 from tasks.dataset.tokens import count_tokens
 from tasks.dataset.validate import validate_example
@@ -183,7 +183,7 @@ def _account(
         if outcome == "forgotten":
             decision: tuple[bool, str | None] = (False, "forgotten_user")
         else:
-            decision = select_fields(pool_lib.select_fields(row), params.select, deny_list)
+            decision = select_fields(pool_lib.select_fields(row, bool(params.select.languages)), params.select, deny_list)
         filtered = lambda reason, raw=raw, row=row: RejectedRecord(  # noqa: E731
             stage="select", kind="filtered", reason=reason, source=raw.source, line=raw.line, request_id=row["request_id"]
         )
@@ -356,10 +356,17 @@ class Selection:
     tally: Ledger = field(default_factory=Ledger)
     """The dedupe stage's counts, to merge into the build's tally."""
 
+    capped: list[int] = field(default_factory=list)
+    """Store indices over ``select.max_per_user`` (after dedupe), ascending."""
+
     def duplicate_records(self, store: ExampleStore) -> Iterator[RejectedRecord]:
-        """A ``duplicate`` record for each dropped example, in store (input) order."""
-        for i, reason in self.dropped.items():
-            yield store.rejected(i, "dedupe", reason)
+        """A record for each example dropped after the batches (duplicates, capped), in store (input) order."""
+        capped = set(self.capped)
+        for i in sorted([*self.dropped, *capped]):
+            if i in capped:
+                yield store.rejected(i, "user_cap", "max_per_user", kind="filtered")
+            else:
+                yield store.rejected(i, "dedupe", self.dropped[i])
 
 
 @task(name="dedupe-and-split", cache_policy=NO_CACHE, persist_result=False)
@@ -385,7 +392,12 @@ def dedupe_and_split(store: ExampleStore, params: DatasetParams) -> Selection:
         DedupeCluster(cluster=n, kind=c.kind, members=[ref(i) for i in c.members], kept=ref(c.kept))
         for n, c in enumerate(outcome.clusters)
     ]
-    kept = outcome.kept
+    kept, capped = outcome.kept, []
+    if (cap := params.select.max_per_user) is not None:
+        acc.ledger.seen("user_cap", len(kept))
+        kept, capped = cap_per_user(kept, store.user_hashes, store.rank, cap)
+        for i in capped:
+            acc.dropped("user_cap", "max_per_user", store.rejected(i, "user_cap", "max_per_user", kind="filtered"))
     splits = [assign_split(store.group_hashes[i], params.split) for i in kept]
     report = split_report(
         [store.categories[i] for i in kept], [store.group_hashes[i] for i in kept], splits, params.split
@@ -393,7 +405,7 @@ def dedupe_and_split(store: ExampleStore, params: DatasetParams) -> Selection:
     leakage = check_leakage_signed(store.signatures[kept], splits, [store.example_ids[i] for i in kept], p.threshold)
     if not leakage.clean:
         raise ValueError(f"{len(leakage.cross_split_pairs)} near-duplicate pairs straddle splits")
-    return Selection(kept, splits, dropped, clusters, report, leakage, acc.ledger)
+    return Selection(kept, splits, dropped, clusters, report, leakage, acc.ledger, capped)
 
 
 @dataclass

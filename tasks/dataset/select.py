@@ -1,5 +1,5 @@
-"""Selecting which logs become examples: quality, feedback, model, category, prompt template, date range,
-forgotten users.
+"""Selecting which logs become examples: quality, feedback, model, category, prompt template, language,
+date range, forgotten users (and, over the deduplicated examples, a cap per user: ``cap_per_user``).
 
 Each check returns ``(keep, reason)``; a dropped log is counted as ``filtered`` with its reason.
 """
@@ -7,10 +7,13 @@ Each check returns ``(keep, reason)``; a dropped log is counted as ``filtered`` 
 from __future__ import annotations
 
 import hashlib
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from schemas.logs import LLMInteractionLog
+from tasks.dataset.language import conversation_language
 from schemas.params import SelectParams
 
 
@@ -51,10 +54,17 @@ def select_log(
             timestamp=log.timestamp,
             category=log.category or "uncategorized",
             prompt_template_id=log.prompt_template_id,
+            language=log_language(log) if params.languages else None,
         ),
         params,
         denied_user_hashes,
     )
+
+
+def log_language(log: LLMInteractionLog) -> str:
+    """The language of a log's conversation: its earlier turns, the user message and the reply."""
+    turns = [(turn.role, turn.content) for turn in log.conversation_history]
+    return conversation_language([*turns, ("user", log.user_message), ("assistant", log.response)])
 
 
 @dataclass(frozen=True)
@@ -68,6 +78,8 @@ class SelectFields:
     timestamp: datetime
     category: str
     prompt_template_id: str | None
+    language: str | None = None
+    """ISO 639-1 code (``und`` when unsure); None: not known, so a language selection drops it."""
 
 
 def select_fields(
@@ -82,6 +94,8 @@ def select_fields(
         return False, "category_not_selected"
     if params.prompt_templates and fields.prompt_template_id not in params.prompt_templates:
         return False, "prompt_template_not_selected"
+    if params.languages and fields.language not in params.languages:
+        return False, "language_not_selected"
     score = fields.quality_score
     if score is None and params.drop_unscored:
         return False, "unscored"
@@ -97,3 +111,28 @@ def select_fields(
     if until is not None and when >= until:
         return False, "after_date_range"
     return True, None
+
+
+def cap_per_user(
+    indices: Sequence[int], users: Sequence[str | None], rank: Callable[[int], tuple], cap: int
+) -> tuple[list[int], list[int]]:
+    """At most ``cap`` of ``indices`` per user: each user's best by ``rank`` (lowest first) stay.
+
+    Args:
+        indices: The examples left after dedupe, in store order.
+        users: Each example's user hash (None: no user id, never capped).
+        rank: The build's keep order (highest quality, then newest).
+        cap: Examples a user may contribute.
+
+    Returns:
+        ``(kept, over)``: the kept indices in their given order, and the capped ones ascending.
+    """
+    by_user: dict[str, list[int]] = defaultdict(list)
+    for i in indices:
+        if (user := users[i]) is not None:
+            by_user[user].append(i)
+    over: set[int] = set()
+    for members in by_user.values():
+        if len(members) > cap:
+            over.update(sorted(members, key=rank)[cap:])
+    return [i for i in indices if i not in over], sorted(over)

@@ -40,6 +40,7 @@ PARQUET_SCHEMA = pa.schema(
         ("request_id", pa.string()),
         ("source", pa.string()),
         ("line", pa.int64()),
+        ("language", pa.string()),
     ]
 )
 
@@ -86,6 +87,7 @@ def _parquet_row(example: ChatExample, split: str) -> dict[str, Any]:
         "request_id": example.lineage.request_id,
         "source": example.lineage.source,
         "line": example.lineage.line,
+        "language": example.language,
     }
 
 

@@ -23,6 +23,8 @@ def test_every_flow_is_a_deployment_and_nightly_runs_at_two_by_default() -> None
     assert not deployments["ingest"].schedules
     ingest_form = deployments["ingest"]._parameter_openapi_schema.model_dump()["properties"]
     assert {"params", "runner"} <= set(ingest_form)
+    dataset_form = deployments["build-dataset"]._parameter_openapi_schema.model_dump()["properties"]
+    assert {"params", "names", "runner"} <= set(dataset_form)  # every task dataset, or the ones named
 
 
 def test_the_timezone_applies_to_every_schedule() -> None:

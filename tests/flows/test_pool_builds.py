@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import subprocess
+from collections import Counter
 import sys
 from pathlib import Path
 
@@ -19,9 +20,9 @@ from typer.testing import CliRunner
 
 from cli.app import make_app
 from cli.dataset import COMMANDS
-from flows.build_dataset import build_dataset
+from flows.build_dataset import build_dataset, build_datasets
 from schemas.dataset import SPLITS
-from schemas.params import DatasetParams
+from schemas.params import DatasetParams, DatasetSpec, SelectParams
 from tasks.dataset.pool import CRASH_ENV, PARTS, pool_rows
 from tools.synthetic_logs import generate_logs
 
@@ -180,3 +181,84 @@ def test_two_datasets_from_one_pool_update(tmp_path: Path, lines: list[str]) -> 
         make_app(COMMANDS), ["lineage", "--request-id", example["request_id"], "--params", str(params_file), "--json"]
     )
     assert by_request.exit_code == 0 and json.loads(by_request.stdout)["rows"][0]["request_id"] == example["request_id"]
+
+
+_FRENCH = [
+    ("Bonjour, je n'arrive pas à modifier l'adresse de livraison de ma commande numéro {n}.",
+     "Vous pouvez la modifier depuis la page de suivi de la commande, tant qu'elle n'est pas expédiée."),
+    ("Pourquoi ma facture du mois {n} est-elle plus élevée que d'habitude ?",
+     "La hausse vient des frais de dépassement de forfait : le détail figure à la deuxième page de la facture."),
+]
+
+
+def _json_or_none(line: str) -> object:
+    with contextlib.suppress(ValueError):
+        return json.loads(line)
+    return None
+
+
+def test_datasets_select_by_language_and_cap_each_user(tmp_path: Path, lines: list[str]) -> None:
+    """A language selection keeps the French conversations only; max_per_user keeps each user's best N."""
+    records = [r for r in map(_json_or_none, lines[:FIRST]) if isinstance(r, dict) and r.get("request_id")]
+    records = [r for r in records if isinstance(r.get("user_message"), str) and isinstance(r.get("response"), str)]
+    for n, record in enumerate(records[:12]):  # distinct texts: dedupe keeps them all
+        question, answer = _FRENCH[n % 2]
+        record.update(user_message=question.format(n=n + 3), response=answer + f" (dossier {n * 7919})",
+                      conversation_history=[], system_prompt="")
+    heavy = records[20:40]
+    for record in heavy:
+        record["user_id"] = "heavy-user"
+    logs = _logs(tmp_path / "logs", [json.dumps(r) for r in records])
+    base = _params(tmp_path, logs, tmp_path / "pool")
+    section = {
+        "logs_dir": str(logs), "out_root": base.out_root, "pool": str(tmp_path / "pool"),
+        "forget": {"deny_list": base.forget.deny_list},
+        "decontaminate": {"regression_root": base.decontaminate.regression_root},
+        "datasets": {"fr": {"select": {"languages": ["fr"]}}, "capped": {"select": {"max_per_user": 3}},
+                     "all": {}},
+    }
+    params_file = tmp_path / "params.yaml"
+    params_file.write_text(yaml.safe_dump({"dataset": section}), encoding="utf-8")
+    result = CliRunner().invoke(make_app(COMMANDS), ["build-dataset", "--params", str(params_file), "--json"])
+    assert result.exit_code == 0, result.output
+    built = json.loads(result.stdout)["datasets"]
+
+    def rows(name: str) -> list[dict]:
+        return [r for s in SPLITS for r in pq.read_table(Path(built[name]["out_dir"]) / f"{s}.parquet").to_pylist()]
+
+    planted = {r["request_id"] for r in records[:12]}
+    french_in_all = {r["request_id"] for r in rows("all") if r["language"] == "fr"}
+    assert len(french_in_all) >= 2 and french_in_all <= planted  # no English conversation taken for French
+    assert {r["request_id"] for r in rows("fr")} == french_in_all
+    assert "en" in {r["language"] for r in rows("all")}
+    heavy_ids = {r["request_id"] for r in heavy}
+    everything = [r for r in rows("all") if r["request_id"] in heavy_ids]
+    capped = [r for r in rows("capped") if r["request_id"] in heavy_ids]
+    assert len(everything) > 3 and len(capped) == 3
+    best = sorted(everything, key=lambda r: -(r["quality_score"] if r["quality_score"] is not None else float("-inf")))
+    assert sorted(r["quality_score"] or 0 for r in capped) == sorted(r["quality_score"] or 0 for r in best[:3])
+    user_of = {r["request_id"]: r.get("user_id") for r in records}
+    per_user = Counter(user_of[r["request_id"]] for r in rows("all") if user_of[r["request_id"]] is not None)
+    over = sum(max(n - 3, 0) for n in per_user.values())
+    assert max(Counter(user_of[r["request_id"]] for r in rows("capped") if user_of[r["request_id"]]).values()) == 3
+    manifest = json.loads((Path(built["capped"]["out_dir"]) / "manifest.json").read_text())
+    assert manifest["reasons"]["filtered"]["max_per_user"] == over
+    assert built["capped"]["written"] == built["all"]["written"] - over
+    stage = next(s for s in manifest["stages"] if s["stage"] == "user_cap")
+    assert stage["total"] - stage["kept"] == over
+    capped_rejects = [json.loads(x) for x in (Path(built["capped"]["out_dir"]) / "rejects.jsonl").read_text().splitlines()]
+    assert sum(1 for r in capped_rejects if r["reason"] == "max_per_user" and r["kind"] == "filtered") == over
+
+
+def test_the_deployed_flow_builds_every_dataset_from_one_pool_update(tmp_path: Path, lines: list[str]) -> None:
+    logs, pool = _logs(tmp_path / "logs", lines[:FIRST]), tmp_path / "pool"
+    params = _params(tmp_path, logs, pool).model_copy(
+        update={"datasets": {"one": DatasetSpec(), "two": DatasetSpec(select=SelectParams(max_per_user=1))}}
+    )
+    built = build_datasets(params=params)
+    assert sorted(built) == ["one", "two"]
+    assert (built["one"].pool.processed, built["two"].pool.processed) == (FIRST, 0)
+    assert built["two"].written < built["one"].written
+    assert {Path(s.out_dir).name for s in built.values()} == {"one", "two"}
+    with pytest.raises(KeyError, match="no dataset 'three'"):
+        build_datasets(params=params, names=["one", "three"])

@@ -7,7 +7,8 @@ import json
 from schemas.logs import LLMInteractionLog
 from schemas.params import DatasetParams, SelectParams
 from tasks.dataset.extract import log_to_example
-from tasks.dataset.select import select_log, user_hash
+from tasks.dataset.language import UNDETERMINED, detect_language
+from tasks.dataset.select import cap_per_user, log_language, select_log, user_hash
 from tools.synthetic_logs import generate_logs
 
 BASE = json.loads(generate_logs(1, seed=2, bad_rate=0, duplicate_rate=0, near_duplicate_rate=0).lines[0])
@@ -60,3 +61,29 @@ def test_tool_call_reply_has_no_content_and_the_group_falls_back_to_the_request(
     assert example.to_openai()["tools"] == [{"type": "function"}]
     same_request = log_to_example(_log(user_id=None, response="Another reply here."), "a", 2, params)
     assert same_request.group_hash == example.group_hash and example.user_hash is None
+
+
+def test_language_selection_reads_the_conversation() -> None:
+    french = _log(user_message="Bonjour, je n'arrive pas à modifier l'adresse de livraison de ma commande.",
+                  response="Vous pouvez la modifier depuis la page de suivi de la commande, avant l'expédition.",
+                  conversation_history=[])
+    assert log_language(french) == "fr"
+    assert _why(french, languages=["fr", "de"]) is None
+    assert _why(french, languages=["en"]) == "language_not_selected"
+    assert _why(french) is None  # no language selection: every language is kept
+
+
+def test_language_detection_abstains_when_unsure() -> None:
+    assert detect_language("Wie kann ich mein Passwort ändern, wenn ich die E-Mail nicht mehr habe?") == "de"
+    assert detect_language("Can you summarise the refund policy for customers in the EU?") == "en"
+    for unsure in ("ok", "12345", "", "hola"):
+        assert detect_language(unsure) == UNDETERMINED
+
+
+def test_the_cap_per_user_keeps_each_users_best() -> None:
+    users = ["a", "a", "b", "a", None, None, "a"]
+    scores = [0.1, 0.9, 0.5, 0.7, 0.2, 0.3, 0.9]
+    rank = lambda i: (-scores[i], -i)  # noqa: E731 - best score first, then the later (newer) one
+    kept, over = cap_per_user(range(7), users, rank, cap=2)
+    assert kept == [1, 2, 4, 5, 6] and over == [0, 3]  # "a" keeps 6 and 1 (0.9 each); no user id is never capped
+    assert cap_per_user(range(7), users, rank, cap=4) == (list(range(7)), [])
