@@ -14,8 +14,8 @@ temporary file is deleted by the next writer). Rows are a deterministic function
 the settings, so the next run re-processes what was lost and converges to a clean run's pool.
 Writers hold the pool's lock (the ingest's table lock, ``tasks.ingest.lock.table_lock``).
 
-Memory: the index keeps 16 bytes a row (a 64-bit key prefix, the part and the row, in numpy;
-full hashes are checked on fetch), and rows are read a part at a time. Nothing else grows with
+Memory: the index keeps 8 bytes a row (a 36-bit key prefix and the row's place, one uint64 in
+numpy; full hashes are checked on fetch), and rows are read a part at a time. Nothing else grows with
 the pool.
 
 Choice of store (``bench/pool_store_choice.py``, ``docs/pool.md``): partitioned parquet over a
@@ -54,6 +54,10 @@ PARTS = "parts"
 CRASH_ENV = "TRIBUTARY_POOL_CRASH"
 """Test hook: ``before-rename:N`` or ``after-rename:N`` SIGKILLs this process at the N-th part write."""
 _CACHED_PARTS = 2
+_PREFIX_BITS, _LOCATION_BITS = 36, 28
+"""The in-memory index packs a row into one uint64: 36 bits of its key (a false match, checked on fetch,
+about once in 70,000 look-ups at a million rows) and its place among all parts' rows (28 bits)."""
+_MAX_LOCATION = (1 << _LOCATION_BITS) - 1
 
 
 def line_hash(text: str) -> bytes:
@@ -263,22 +267,29 @@ class Pool:
     def __init__(self, root: Path, fps: Fingerprints) -> None:
         self.root, self.fps = root, fps
         self.parts = _parts(root)
-        keys, part_of, row_of = [], [], []
-        for n, path in enumerate(self.parts):
+        prefixes, locations, starts, first = [], [], [], 0
+        for path in self.parts:
             table = pq.read_table(path, columns=["line_hash", "validate_fp", "redact_fp"])
             current = pc.and_(
                 pc.equal(table["validate_fp"], fps.validate),
                 pc.fill_null(pc.equal(table["redact_fp"], fps.redact), True),
             )
             rows = np.flatnonzero(current.to_numpy(zero_copy_only=False))
-            keys.append(_key_prefixes(table["line_hash"])[rows])
-            part_of.append(np.full(len(rows), n, dtype=np.uint32))
-            row_of.append(rows.astype(np.uint32))
-        allkeys = np.concatenate(keys) if keys else np.zeros(0, dtype=np.uint64)
-        order = np.argsort(allkeys, kind="stable")
-        self._keys = allkeys[order]
-        self._part = np.concatenate(part_of)[order] if keys else np.zeros(0, dtype=np.uint32)
-        self._row = np.concatenate(row_of)[order] if keys else np.zeros(0, dtype=np.uint32)
+            prefixes.append(_key_prefixes(table["line_hash"])[rows])
+            locations.append(rows.astype(np.uint64) + np.uint64(first))
+            starts.append(first)
+            first += table.num_rows
+        if first > _MAX_LOCATION:
+            raise ValueError(f"pool {root} holds {first:,} rows: the index addresses at most {_MAX_LOCATION:,}")
+        keys = np.concatenate(prefixes) if prefixes else np.zeros(0, dtype=np.uint64)
+        self._rows = int(np.unique(keys).size)  # a key in two parts (after a crash) counts once
+        # one uint64 a row: the key's first 36 bits, then the row's place among all parts (28 bits)
+        packed = (keys >> np.uint64(64 - _PREFIX_BITS)) << np.uint64(_LOCATION_BITS)
+        if locations:
+            packed |= np.concatenate(locations)
+        packed.sort()  # by key prefix, then place: of a key written twice, the earlier part's row is found first
+        self._index = packed
+        self._starts = np.asarray(starts, dtype=np.int64)
         self._cache: OrderedDict[int, list[dict[str, Any]]] = OrderedDict()
         self._added: set[bytes] = set()
         self.written = 0
@@ -293,7 +304,7 @@ class Pool:
 
     def __len__(self) -> int:
         """Rows under the current fingerprints when opened (a key in two parts, after a crash, counts once)."""
-        return int(np.count_nonzero(np.diff(self._keys) != 0) + 1) if len(self._keys) else 0
+        return self._rows
 
     def _part_rows(self, n: int) -> list[dict[str, Any]]:
         if n in self._cache:
@@ -316,14 +327,16 @@ class Pool:
         if not lines:
             return []
         hashes = [line_hash(raw.text) for raw in lines]
-        prefixes = _prefixes_of(hashes)
-        start = np.searchsorted(self._keys, prefixes, side="left")
-        end = np.searchsorted(self._keys, prefixes, side="right")
+        low = (_prefixes_of(hashes) >> np.uint64(64 - _PREFIX_BITS)) << np.uint64(_LOCATION_BITS)
+        start = np.searchsorted(self._index, low, side="left")
+        end = np.searchsorted(self._index, low | np.uint64(_MAX_LOCATION), side="right")
         found: list[dict[str, Any] | None] = []
         for h, lo, hi in zip(hashes, start.tolist(), end.tolist(), strict=True):
             row = None
             for k in range(lo, hi):  # a prefix shared by other lines: the full hash decides
-                candidate = self._part_rows(int(self._part[k]))[int(self._row[k])]
+                place = int(self._index[k]) & _MAX_LOCATION
+                part = int(np.searchsorted(self._starts, place, side="right")) - 1
+                candidate = self._part_rows(part)[place - int(self._starts[part])]
                 if candidate["line_hash"] == h:
                     row = candidate
                     break

@@ -7,7 +7,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from schemas.params import DatasetParams
-from tasks.dataset.pool import PARTS, Pool, fingerprints, forget_user, pool_rows
+from tasks.dataset import pool as pool_module
+from tasks.dataset.pool import PARTS, Pool, fingerprints, forget_user, line_hash, pool_rows
 from tasks.dataset.prefect_tasks import prepare_lines
 from tasks.dataset.read import RawLine
 from tools.synthetic_logs import generate_logs
@@ -89,3 +90,16 @@ def test_a_second_writer_waits_for_the_pool_lock(tmp_path: Path) -> None:
         assert time.monotonic() - start > 1.5  # it waited for the holder to let go
     finally:
         process.wait(timeout=60)
+
+
+def test_lines_sharing_a_key_prefix_each_find_their_own_row(tmp_path: Path, monkeypatch) -> None:
+    """The index holds a key prefix only: with 2 bits of it every look-up meets other lines' rows first."""
+    params, lines = DatasetParams(), _lines(24)
+    _, rows = _pool_with(tmp_path, params, lines[:12])
+    _pool_with(tmp_path, params, lines[12:])  # a second part
+    monkeypatch.setattr(pool_module, "_PREFIX_BITS", 2)
+    pool = Pool.open(tmp_path / "pool", params)
+    assert len(pool) == 24
+    found = pool.rows_for(lines)
+    assert [row["line_hash"] for row in found] == [line_hash(raw.text) for raw in lines]
+    assert pool.rows_for([RawLine(source="x", line=1, text="a line the pool has never seen")]) == [None]
