@@ -142,7 +142,9 @@ def _synthesise_cheaply(pool_dir: Path, logs_file: Path, corpora, params: Datase
 
     pool = Pool.open(pool_dir, params)
     template = reject = None
+    written = 0
     for raws in _written_batches(logs_file, corpora):
+        written += len(raws)
         if template is None:
             real = stages.process_lines(raws[:200], params, frozenset(), {})
             template = next(r for r in real if r["outcome"] == "ok")
@@ -161,7 +163,7 @@ def _synthesise_cheaply(pool_dir: Path, logs_file: Path, corpora, params: Datase
             row.update(line_hash=line_hash(raw.text), source=raw.source, line=raw.line)
             rows.append(row)
         pool.append(rows)
-    return sum(len(corpus) for corpus in corpora)
+    return written  # ``corpora`` may be a generator: count what was written
 
 
 def scale(work: Path, sizes: list[int], recent: int) -> None:
