@@ -8,8 +8,6 @@ from presidio_analyzer import AnalyzerEngine
 from presidio_analyzer.predefined_recognizers import SpacyRecognizer
 
 from tasks.pii.engine import LANGUAGE, build_nlp_engine
-import os
-
 from tasks.pii.names import PersonShape, LowerCaseCuedNameRecognizer, PlausibleSpacyRecognizer, SurnameRecognizer, english_inflections
 from tasks.pii.recognizers import (
     CapitalisedNameRecognizer,
@@ -69,8 +67,7 @@ def build_analyzer(skip_parser: bool = True, extra_recognizers: bool = True) -> 
         registry.add_recognizer(GazetteerNameRecognizer(english, inflections=inflections))
         registry.add_recognizer(NameLikeEntityRecognizer(english, inflections=inflections))
         registry.add_recognizer(SurnameRecognizer(english | inflections, *person_name_gazetteer()))
-        if os.environ.get("EXP_LOWER", "1") != "0":
-            registry.add_recognizer(LowerCaseCuedNameRecognizer(english | inflections, person_name_gazetteer()[0]))
+        registry.add_recognizer(LowerCaseCuedNameRecognizer(english | inflections, person_name_gazetteer()[0]))
         for recognizer in (
             CuedNameRecognizer(shape),
             user_handle_recognizer(),

@@ -26,6 +26,8 @@ NAME_PARTICLES = frozenset(
     "lo li st ste mac mc o ó ní nic ua bat".split()
 )
 """Lower-case words that join a given name to its surname (Arabic, Dutch, German, Romance, Irish)."""
+_RETWEET = re.compile(r"(?:(?:RT|MT|via|cc)\b[\s:]*)+(?=@)")
+"""Twitter's markers before a handle: no part of the name."""
 _ELONGATED = re.compile(r"([^\W\d_])\1\1")
 _NAME_WORD = re.compile(r"[^\W\d_][^\W\d_'’.-]*")
 
@@ -65,7 +67,8 @@ def english_inflections(nlp) -> frozenset[str]:
 class PersonShape:
     """Whether an NER PERSON span can be a person's name, by the shape of its words.
 
-    A span with a digit or an ``@`` is left alone (an identifier either way). Otherwise it is cut
+    A retweet marker before a handle is cut off (``RT @bob`` -> ``@bob``), then a span with a digit
+    or an ``@`` is left alone (an identifier either way). Otherwise it is cut
     before its first stop word that is neither a name particle, an initial nor a known first name
     (``hangwani u see`` -> ``hangwani u``; ``OH MY GOD`` -> ``OH``; ``She`` -> nothing), and what is left is
     no name when: most of its words have a letter three times in a row (``Wowwwwww``, ``fackkk``);
@@ -86,6 +89,9 @@ class PersonShape:
 
     def trimmed(self, text: str, start: int, end: int, english_spans: bool = False) -> tuple[int, int] | None:
         """The part of ``text[start:end]`` that can be a name, or None (see the class docstring)."""
+        marker = _RETWEET.match(text, start, end)
+        if marker and marker.end() < end:
+            start = marker.end()  # "RT @LaLaDessie" -> "@LaLaDessie"
         span = text[start:end]
         if any(c.isdigit() or c == "@" for c in span):
             return start, end

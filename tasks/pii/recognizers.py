@@ -257,11 +257,13 @@ class LuhnCardRecognizer(PatternRecognizer):
 class GroupedPhoneRecognizer(PatternRecognizer):
     """Digit groups with separators, nine to fifteen digits in all (``035-143.6160``, ``00.76 17 65 84``).
 
-    Not a date (``2053-03-01``, too few digits) and not an IPv4 address (four dot groups of 1-3 digits).
+    Not a date (``2053-03-01``, too few digits), not a date and time (``7975-02-21 16:53:15``: a
+    group running into ``:`` or ``.`` and a digit), nothing right after a slash (``Gecko/8878-08-03``)
+    and not an IPv4 address (four dot groups of 1-3 digits).
     """
 
     def __init__(self) -> None:
-        pattern = r"(?<![\w.+-])\(?\d{2,5}\)?(?:[ .-]{1,2}\(?\d{2,5}\)?){2,5}(?![\w-]|\.\d)"
+        pattern = r"(?<![\w.+/-])\(?\d{2,5}\)?(?:[ .-]{1,2}\(?\d{2,5}\)?){2,5}(?![\w-]|[.:]\d)"
         super().__init__(
             supported_entity="PHONE_NUMBER",
             name="GroupedPhoneRecognizer",
