@@ -69,11 +69,12 @@ class PersonShape:
 
     A retweet marker before a handle is cut off (``RT @bob`` -> ``@bob``), then a span with a digit
     or an ``@`` is left alone (an identifier either way). Otherwise it is cut
-    before its first stop word that is neither a name particle, an initial nor a known first name
+    before its first stop word that is neither a name particle, an initial nor a known first name in
+    title case (``Will Smith`` stays; ``OH MY GOD`` is cut though "My" is a first name somewhere)
     (``hangwani u see`` -> ``hangwani u``; ``OH MY GOD`` -> ``OH``; ``She`` -> nothing), and what is left is
     no name when: most of its words have a letter three times in a row (``Wowwwwww``, ``fackkk``);
     it is one word of one or two letters, or of three capitals (``RT``, ``OH``, ``JFB``), and not a
-    known first name; it is a hashtag of one English word (``#Libra``, ``#Tax``; camel-case hashtags
+    known first or last name (``Li``, ``Wu``, ``LEE`` stay); it is a hashtag of one English word (``#Libra``, ``#Tax``; camel-case hashtags
     stay, ``#TharkiTharoor`` is often a name); with ``english_spans``, its words are all English (or inflected English)
     and none a known first or last name (``Wrong``, ``Ball Licker``: for title-cased copies of
     lower-case or all-capital text, where the NER tags almost anything).
@@ -99,7 +100,8 @@ class PersonShape:
         kept = []
         for m in words:
             f = m.group().casefold().strip("'’.-")
-            if f in STOP_WORDS and f not in NAME_PARTICLES and f not in self._first and len(f) > 1:
+            title_case_name = m.group()[0].isupper() and m.group()[1:].islower() and f in self._first  # "Will Smith"
+            if f in STOP_WORDS and f not in NAME_PARTICLES and not title_case_name and len(f) > 1:
                 break
             kept.append(m)
         if not kept:
@@ -110,7 +112,7 @@ class PersonShape:
         if sum(bool(_ELONGATED.search(f)) for f in folded) * 2 > len(folded):
             return None
         word = kept[0].group()
-        if len(kept) == 1 and folded[0] not in self._first and (len(folded[0]) <= 2 or (word.isupper() and len(word) <= 3)):
+        if len(kept) == 1 and folded[0] not in self._names and (len(folded[0]) <= 2 or (word.isupper() and len(word) <= 3)):
             return None
         if start > 0 and text[start - 1] == "#" and len(kept) == 1 and self._all_english(folded):
             return None

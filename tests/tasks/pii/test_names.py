@@ -25,8 +25,8 @@ ENGLISH = frozenset(
     "lie hang medium say download follow award winner retirement account credit wrong ball licker libra tax "
     "will mark grace the we it my god oh".split()
 ) | {"hung", "media"}
-FIRST = frozenset({"Ahmed", "Pieter", "Maria", "Grace", "Will", "Tanner", "Lies", "Hung", "Media", "Omar", "Harry"})
-LAST = frozenset({"Smith", "Mutombo", "Berg"})
+FIRST = frozenset({"Ahmed", "Pieter", "Maria", "Grace", "Will", "Tanner", "Lies", "Hung", "Media", "Omar", "Harry", "My"})
+LAST = frozenset({"Smith", "Mutombo", "Berg", "Li"})
 SHAPE = PersonShape(ENGLISH, FIRST, LAST)
 
 
@@ -53,6 +53,7 @@ def test_inflected_english(word: str, english: bool) -> None:
         ("Dear Grace, hello", "Grace", "Grace"),  # English word, first name
         ("Patient MED70873331 seen", "MED70873331", "MED70873331"),  # an identifier either way
         ("Mr Mutombo", "Mutombo", "Mutombo"),
+        ("Dr Li said", "Li", "Li"),  # two letters, a known last name
     ],
 )
 def test_person_shape_keeps_names(text: str, span: str, kept: str) -> None:
