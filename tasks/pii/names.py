@@ -26,6 +26,11 @@ NAME_PARTICLES = frozenset(
     "lo li st ste mac mc o ó ní nic ua bat".split()
 )
 """Lower-case words that join a given name to its surname (Arabic, Dutch, German, Romance, Irish)."""
+CHAT_ACRONYMS = frozenset(
+    "rt mt dm omg lol lmao lmfao rofl tbh smh imo imho idk ikr wtf wth btw fyi brb ttyl jk nvm ily tysm thx "
+    "pls plz af fr ngl irl ftw fomo yolo bae ffs oh ok xd".split()
+)
+"""Chat and tweet acronyms the NER tags as PERSON on its own."""
 _RETWEET = re.compile(r"(?:(?:RT|MT|via|cc)\b[\s:]*)+(?=@)")
 """Twitter's markers before a handle: no part of the name."""
 _ELONGATED = re.compile(r"([^\W\d_])\1\1")
@@ -73,8 +78,8 @@ class PersonShape:
     title case (``Will Smith`` stays; ``OH MY GOD`` is cut though "My" is a first name somewhere)
     (``hangwani u see`` -> ``hangwani u``; ``OH MY GOD`` -> ``OH``; ``She`` -> nothing), and what is left is
     no name when: most of its words have a letter three times in a row (``Wowwwwww``, ``fackkk``);
-    it is one word of one or two letters, or of three capitals (``RT``, ``OH``, ``JFB``), and not a
-    known first or last name (``Li``, ``Wu``, ``LEE`` stay); it is a hashtag of one English word (``#Libra``, ``#Tax``; camel-case hashtags
+    it is one word, a chat acronym (``RT``, ``OMG``, ``TBH``) or of one or two letters not all capitals
+    (``me``, ``Yo``; ``JD`` may be initials), and not a known first or last name (``Li``, ``Wu`` stay); it is a hashtag of one English word (``#Libra``, ``#Tax``; camel-case hashtags
     stay, ``#TharkiTharoor`` is often a name); with ``english_spans``, its words are all English (or inflected English)
     and none a known first or last name (``Wrong``, ``Ball Licker``: for title-cased copies of
     lower-case or all-capital text, where the NER tags almost anything).
@@ -112,7 +117,9 @@ class PersonShape:
         if sum(bool(_ELONGATED.search(f)) for f in folded) * 2 > len(folded):
             return None
         word = kept[0].group()
-        if len(kept) == 1 and folded[0] not in self._names and (len(folded[0]) <= 2 or (word.isupper() and len(word) <= 3)):
+        if len(kept) == 1 and folded[0] not in self._names and (
+            folded[0] in CHAT_ACRONYMS or (len(word) <= 2 and not word.isupper())
+        ):
             return None
         if start > 0 and text[start - 1] == "#" and len(kept) == 1 and self._all_english(folded):
             return None
@@ -156,6 +163,8 @@ class SurnameRecognizer(EntityRecognizer):
     * A known first name (Faker's lists, English words among them: ``Grace``), then one to three
       name particles (``van der``, ``El``, ``al-``, ``de la``, ``bin``) and a capitalised word:
       the whole run is a PERSON (``Pieter van der Berg``, ``Maria de la Cruz``, ``Omar al-Farouk``).
+    * A title-case particle that starts surnames (``El``, ``Al``, ``Ben``, ``Van``, ``De``, ``Mac``, ...)
+      before a capitalised word that is no English word: ``El Ouahabi here``, ``my colleague Van Dijk``.
     * With ``lone_surnames``, a title-case word (or capitals, four letters or more) that is a known
       last name of four letters or more and no English word, inflected or not (``Mutombo``, ``Kimmel``).
     """
@@ -172,6 +181,10 @@ class SurnameRecognizer(EntityRecognizer):
         self._particle_run = regex.compile(
             r"([ ](?:(?i:" + particle + r")(?:[ ]|[-’'][ ]?)){1,3})(\p{Lu}[\p{L}'’]+(?:-\p{Lu}[\p{L}'’]+)?)"
         )
+        self._particle_led = regex.compile(
+            r"(?<![\w'’-])(?:El|Al|Abu|Ben|Bin|Ibn|Van|Von|Da|De|Di|Del|Della|Dos|Du|Le|Mac|Mc)(?:[ ]|-)"
+            r"(?:(?:der|den|de|la|le)[ ])?(\p{Lu}\p{Ll}{2,})(?![\w'’-])"
+        )
         super().__init__(supported_entities=["PERSON"], name="SurnameRecognizer", supported_language=LANGUAGE)
 
     def load(self) -> None:
@@ -186,7 +199,7 @@ class SurnameRecognizer(EntityRecognizer):
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
-        """PERSON findings: first name + particles + surname, and known lone surnames."""
+        """PERSON findings: first name + particles + surname, particle-led surnames, known lone surnames."""
         if "PERSON" not in entities:
             return []
         results = []
@@ -199,6 +212,10 @@ class SurnameRecognizer(EntityRecognizer):
                     continue
             if self._lone and self._lone_surname(word):
                 results.append(RecognizerResult("PERSON", m.start(), m.end(), 0.45))
+        for m in self._particle_led.finditer(text):
+            inside = any(r.start <= m.start() and m.end() <= r.end for r in results)
+            if not inside and not inflected_english(m.group(1).casefold(), self._english):
+                results.append(RecognizerResult("PERSON", m.start(), m.end(), 0.5))
         return results
 
 

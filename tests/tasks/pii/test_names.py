@@ -54,6 +54,7 @@ def test_inflected_english(word: str, english: bool) -> None:
         ("Patient MED70873331 seen", "MED70873331", "MED70873331"),  # an identifier either way
         ("Mr Mutombo", "Mutombo", "Mutombo"),
         ("Dr Li said", "Li", "Li"),  # two letters, a known last name
+        ("JD deleted his tweet", "JD", "JD"),  # capitals: may be initials
     ],
 )
 def test_person_shape_keeps_names(text: str, span: str, kept: str) -> None:
@@ -67,8 +68,9 @@ def test_person_shape_keeps_names(text: str, span: str, kept: str) -> None:
     [
         ("Wowwwwww", "Wowwwwww"),  # a letter three times
         ("fackkk that", "fackkk"),
-        ("RT @bob : great", "RT"),  # two letters, no first name
-        ("JFB tajarz", "JFB"),  # three capitals
+        ("RT @bob : great", "RT"),  # a chat acronym
+        ("omg tysm", "omg"),
+        ("Yo what", "Yo"),  # two letters, not capitals, no known name
         ("OH MY GOD", "OH MY GOD"),  # cut to "OH", then too short
         ("RT @x : She lies", "She"),  # a stop word only
         ("If you do not show a #Libra the interest", "Libra"),  # a hashtag of one English word
@@ -109,6 +111,8 @@ def test_a_retweet_marker_is_cut_off_a_handle() -> None:
         ("Maria de la Cruz paid", "Maria de la Cruz"),
         ("meeting with Omar al-Farouk", "Omar al-Farouk"),
         ("Grace Van Dyke", "Grace Van Dyke"),
+        ("El Ouahabi here. I moved", "El Ouahabi"),  # a surname led by its particle, no first name
+        ("my colleague Van Dijk gave me", "Van Dijk"),
     ],
 )
 def test_particle_surnames_hit(text: str, name: str) -> None:
@@ -117,7 +121,7 @@ def test_particle_surnames_hit(text: str, name: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["the van is here", "Maria de facto", "Ahmed al", "Grace and Will", "Pieter Van"],
+    ["the van is here", "Maria de facto", "Ahmed al", "Grace and Will", "Pieter Van", "Le Will", "De Grace"],
 )
 def test_particle_surnames_need_a_capitalised_surname(text: str) -> None:
     assert _spans(SurnameRecognizer(ENGLISH, FIRST, LAST), text) == []
