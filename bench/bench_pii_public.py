@@ -43,6 +43,12 @@ from schemas.params import RedactParams  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "benchmarks" / "pii"
 WORD = re.compile(r"[^\W_]{2,}")
+IDENTIFIER_TOKEN = re.compile(
+    r"(?:https?://|www\.)\S+|@\w{2,}\S*|\S+@\S+\.\w+|\S*\d{1,3}(?:\.\d{1,3}){3}\S*|\S*[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){3,}\S*"
+    r"|\S*(?:\d[^\d\s]?){6,}\S*",
+    re.IGNORECASE,
+)
+"""A whitespace token that is an identifier by its shape: link, handle, e-mail, IP, six or more digits."""
 DIRECT = {
     "wnut17-dev": {"person"},
     "btc-dev": {"PER"},
@@ -122,7 +128,7 @@ def load_sets(limit: int | None) -> dict[str, list[Item]]:
 def score(items: Sequence[Item], outputs: Sequence[str], direct: set[str]) -> dict:
     """Recall per type and overall (direct identifiers), over-redaction, by the README's rule."""
     hit, total = defaultdict(int), defaultdict(int)
-    outside_total = outside_removed = 0
+    outside_total = outside_removed = plain_total = plain_removed = 0
     misses: list[str] = []
     for item, out in zip(items, outputs, strict=True):
         out_words = set(WORD.findall(out))
@@ -146,12 +152,17 @@ def score(items: Sequence[Item], outputs: Sequence[str], direct: set[str]) -> di
         judged = outside_words - gold_words
         outside_total += len(judged)
         outside_removed += sum(w not in out_words for w in judged)
+        identifier_words = {w for m in IDENTIFIER_TOKEN.finditer(outside) for w in WORD.findall(m.group())}
+        plain_words = judged - identifier_words
+        plain_total += len(plain_words)
+        plain_removed += sum(w not in out_words for w in plain_words)
     d_hit = sum(hit[k] for k in direct)
     d_total = sum(total[k] for k in direct)
     return {
         "recall_direct": round(d_hit / max(d_total, 1), 4),
         "spans_direct": d_total,
         "over_redaction": round(outside_removed / max(outside_total, 1), 4),
+        "over_redaction_without_identifiers": round(plain_removed / max(plain_total, 1), 4),
         "recall_by_type": {k: [round(hit[k] / total[k], 3), total[k]] for k in sorted(total)},
         "missed_examples": misses,
     }

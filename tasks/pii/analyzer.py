@@ -5,8 +5,10 @@ from __future__ import annotations
 import functools
 
 from presidio_analyzer import AnalyzerEngine
+from presidio_analyzer.predefined_recognizers import SpacyRecognizer
 
 from tasks.pii.engine import LANGUAGE, build_nlp_engine
+from tasks.pii.names import PersonShape, LowerCaseCuedNameRecognizer, PlausibleSpacyRecognizer, SurnameRecognizer, english_inflections
 from tasks.pii.recognizers import (
     CapitalisedNameRecognizer,
     CuedNameRecognizer,
@@ -21,6 +23,7 @@ from tasks.pii.recognizers import (
     introduced_name_recognizer,
     street_address_recognizer,
     english_words,
+    person_name_gazetteer,
     user_handle_recognizer,
 )
 
@@ -42,16 +45,31 @@ def build_analyzer(skip_parser: bool = True, extra_recognizers: bool = True) -> 
     registry.remove_recognizer("EmailRecognizer")
     registry.add_recognizer(OfflineEmailRecognizer())
     if extra_recognizers:
+        nlp = nlp_engine.nlp[LANGUAGE]
+        english = english_words(nlp)
+        inflections = english_inflections(nlp)
+        shape = PersonShape(english | inflections, *person_name_gazetteer())
+        spacy_recognizer = next(r for r in registry.recognizers if type(r) is SpacyRecognizer)
+        registry.remove_recognizer(spacy_recognizer.name)
+        registry.add_recognizer(
+            PlausibleSpacyRecognizer(
+                shape,
+                supported_language=spacy_recognizer.supported_language,
+                supported_entities=list(spacy_recognizer.supported_entities),
+                ner_strength=spacy_recognizer.ner_strength,
+            )
+        )
         registry.add_recognizer(street_address_recognizer())
         registry.add_recognizer(international_street_recognizer())
         registry.add_recognizer(international_phone_recognizer())
         registry.add_recognizer(introduced_name_recognizer())
-        registry.add_recognizer(CapitalisedNameRecognizer(nlp_engine.nlp[LANGUAGE]))
-        english = english_words(nlp_engine.nlp[LANGUAGE])
-        registry.add_recognizer(GazetteerNameRecognizer(english))
-        registry.add_recognizer(NameLikeEntityRecognizer(english))
+        registry.add_recognizer(CapitalisedNameRecognizer(nlp, shape))
+        registry.add_recognizer(GazetteerNameRecognizer(english, inflections=inflections))
+        registry.add_recognizer(NameLikeEntityRecognizer(english, inflections=inflections))
+        registry.add_recognizer(SurnameRecognizer(english | inflections, *person_name_gazetteer()))
+        registry.add_recognizer(LowerCaseCuedNameRecognizer(english | inflections, person_name_gazetteer()[0]))
         for recognizer in (
-            CuedNameRecognizer(),
+            CuedNameRecognizer(shape),
             user_handle_recognizer(),
             id_number_recognizer(),
             LuhnCardRecognizer(),

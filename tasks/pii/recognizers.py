@@ -12,6 +12,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import EmailRecognizer
 
 from tasks.pii.engine import LANGUAGE, OFFLINE_TLD, lemma_only_pipes
+from tasks.pii.names import inflected_english
 
 
 class OfflineEmailRecognizer(EmailRecognizer):
@@ -81,13 +82,15 @@ class CapitalisedNameRecognizer(EntityRecognizer):
 
     Runs of two or three all-capital words are title-cased in a copy of the text (same length,
     so offsets hold) and spaCy's NER is run on that copy (the components the entities depend on,
-    not the lemma-only ones); a PERSON inside a run is reported.
+    not the lemma-only ones); a PERSON inside a run is reported, cut by ``shape``
+    (``tasks.pii.names.PersonShape``, English words too: ``NIGGA WE ATE IT``, ``wrong``) when given.
     """
 
     _RUN = re.compile(r"\b[A-Z][A-Z'-]+(?:\s+[A-Z][A-Z'-]+){1,2}\b")
 
-    def __init__(self, nlp) -> None:
+    def __init__(self, nlp, shape=None) -> None:
         self._nlp = nlp
+        self._shape = shape
         self._primed: dict[str, list[tuple[str, int, int]]] = {}
         super().__init__(supported_entities=["PERSON"], name="CapitalisedNameRecognizer", supported_language=LANGUAGE)
 
@@ -135,11 +138,10 @@ class CapitalisedNameRecognizer(EntityRecognizer):
         if ents is None:
             doc = self._nlp(cased, disable=lemma_only_pipes(self._nlp))
             ents = [(e.label_, e.start_char, e.end_char) for e in doc.ents]
-        return [
-            RecognizerResult("PERSON", start, end, 0.7)
-            for label, start, end in ents
-            if label == "PERSON" and any(s <= start < e for s, e in runs)
-        ]
+        found = [(start, end) for label, start, end in ents if label == "PERSON" and any(s <= start < e for s, e in runs)]
+        if self._shape is not None:
+            found = [k for k in (self._shape.trimmed(cased, s, e, english_spans=True) for s, e in found) if k]
+        return [RecognizerResult("PERSON", start, end, 0.7) for start, end in found]
 
 
 
@@ -151,12 +153,14 @@ _NAME = r"(?-i:" + NAME_WORD + r"(?:[ ]" + NAME_WORD + r"){0,2})"
 _NAME_CUES = {
     "greeting": r"(?i:hi|hello|hey|dear|hiya|thanks|thank you|goodbye|bye|welcome|congrats|congratulations|"
     r"hola|bonjour|salut|hallo|ciao|olá|hej|hei|merhaba|gracias|merci|danke|obrigad[oa]|grazie)[ ,]{1,2}",
-    "field": r"(?i:name|first name|last name|surname|full name|given name|patient|client|employee|customer|"
+    "field": r"(?i:(?<!(?i:bank|company|business|file|product|brand|street|app|domain|host|model|project|school|"
+    r"university|hospital|account|device|pet|ship|store|shop|team|venue|event|course|document|organi[sz]ation|"
+    r"employer|vessel|drug|plan|program|programme|trade|legal entity|site|server|network)[ ])name|first name|last name|surname|full name|given name|patient|client|employee|customer|"
     r"complainant|applicant|contact|member|student|tenant|guest|attendee|witness|signed|attn|instructor|educator|"
     r"trainer|teacher|tutor|reporter|borrower|lender|trustee|recordee|author|guardian|parent|participants?|"
     r"attendees|recipient|beneficiary|cardholder|account holder|interviewer|interviewee|candidate|physician|"
     r"therapist|counsell?or|supervisor|coordinator|host|speaker|organi[sz]er|dear)\s*:\s*",
-    "title": r"\b(?i:mr|mrs|ms|miss|mx|dr|prof|sir|dame|madam|mayor|mayoress|officer|judge|rev|capt)\.?[ ]",
+    "title": r"\b(?i:mr|mrs|ms|miss|mx|mstr|dr|prof|sir|dame|madam|mayor|mayoress|officer|judge|rev|capt)\.?[ ]",
     "verb": r"\b(?i:directed by|written by|produced by|recorded by|reviewed by|compiled by|signed by|owned by|"
     r"registered to|submitted by|assigned to|prepared by|approved by|created by|posted by|sent by|my name is|"
     r"name's|call me|je m'appelle|je suis|me llamo|soy|mi chiamo|sono|ich bin|ich heiße|ich heisse|mein name ist|"
@@ -170,7 +174,7 @@ COMMON_WORDS = frozenset(
     "and the this that team's mom mum dad today tomorrow please ok okay sure yes no great good morning evening "
     "afternoon night customer client support sales admin user patient doctor nurse manager hey hello hi dear "
     "male female gender marketing judge officer mister hola bonjour salut hallo ciao olá hej hei merhaba gracias "
-    "merci danke grazie obrigado obrigada".split()
+    "merci danke grazie obrigado obrigada master mstr greetings madame".split()
 )
 
 
@@ -180,12 +184,16 @@ class CuedNameRecognizer(PatternRecognizer):
     Cues: a greeting ("Hello Sardagna,"), a form field ("Name: Müge", "Patient: Hadda"), a title
     ("Mrs Contessi", "Dr. Baird"), a verb phrase ("directed by", "registered to", "my name is",
     "regards,"), and a capitalised word opening the text before a comma ("Qiumei, good news").
-    A candidate whose first word is a stop word or a common salutation word ("Hi All") is dropped.
+    A candidate whose first word is a stop word or a common salutation word ("Hi All") is dropped,
+    and so is one of several words that are all English and no known name by ``shape``
+    (``tasks.pii.names.PersonShape``: "Dear Retirement Account"), or one that runs into a slash ("Filed by Mozilla/5.0"). A "name:" field of
+    a thing ("Bank Name:", "Company Name:") is no cue.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, shape=None) -> None:
+        self._shape = shape
         patterns = [
-            Pattern(f"name after {cue}", r"(?<=" + regex + r")" + _NAME + r"\b", 0.6) for cue, regex in _NAME_CUES.items()
+            Pattern(f"name after {cue}", r"(?<=" + regex + r")" + _NAME + r"\b(?!/)", 0.6) for cue, regex in _NAME_CUES.items()
         ]
         patterns.append(Pattern("vocative opening", r"(?:^|(?<=^<\w{1,3}>))(?-i:" + NAME_WORD + r")(?=,\s)", 0.5))
         super().__init__(supported_entity="PERSON", name="CuedNameRecognizer", patterns=patterns)
@@ -195,7 +203,10 @@ class CuedNameRecognizer(PatternRecognizer):
         from spacy.lang.en.stop_words import STOP_WORDS
 
         first = pattern_text.split()[0].casefold().strip("'’-")
-        return first in STOP_WORDS or first in COMMON_WORDS or first.endswith("ly") or len(first) < 2
+        if first in STOP_WORDS or first in COMMON_WORDS or first.endswith("ly") or len(first) < 2:
+            return True
+        several = len(pattern_text.split()) > 1  # "Dear Retirement Account"; one English word may be a name ("Complainant: Alamo")
+        return self._shape is not None and several and self._shape.english_only(pattern_text)
 
 
 def user_handle_recognizer() -> PatternRecognizer:
@@ -246,11 +257,13 @@ class LuhnCardRecognizer(PatternRecognizer):
 class GroupedPhoneRecognizer(PatternRecognizer):
     """Digit groups with separators, nine to fifteen digits in all (``035-143.6160``, ``00.76 17 65 84``).
 
-    Not a date (``2053-03-01``, too few digits) and not an IPv4 address (four dot groups of 1-3 digits).
+    Not a date (``2053-03-01``, too few digits), not a date and time (``7975-02-21 16:53:15``: a
+    group running into ``:`` or ``.`` and a digit), nothing right after a slash (``Gecko/8878-08-03``)
+    and not an IPv4 address (four dot groups of 1-3 digits).
     """
 
     def __init__(self) -> None:
-        pattern = r"(?<![\w.+-])\(?\d{2,5}\)?(?:[ .-]{1,2}\(?\d{2,5}\)?){2,5}(?![\w-]|\.\d)"
+        pattern = r"(?<![\w.+/-])\(?\d{2,5}\)?(?:[ .-]{1,2}\(?\d{2,5}\)?){2,5}(?![\w-]|[.:]\d)"
         super().__init__(
             supported_entity="PHONE_NUMBER",
             name="GroupedPhoneRecognizer",
@@ -325,11 +338,12 @@ class GazetteerNameRecognizer(EntityRecognizer):
     """A word; ``O'Brien`` and ``Jean-Luc`` are one, the possessive of ``Wendy's`` is left out."""
 
     def __init__(self, english: frozenset[str], first: frozenset[str] | None = None,
-                 last: frozenset[str] | None = None) -> None:
+                 last: frozenset[str] | None = None, inflections: frozenset[str] = frozenset()) -> None:
         gazetteer_first, gazetteer_last = person_name_gazetteer() if first is None or last is None else (first, last)
         self._first = {n.casefold() for n in gazetteer_first if len(n) >= 3} - english
         self._last = {n.casefold() for n in gazetteer_last if len(n) >= 3} - english
         self.english = english
+        self._forms = english | inflections
         super().__init__(supported_entities=["PERSON"], name="GazetteerNameRecognizer", supported_language=LANGUAGE)
 
     def load(self) -> None:
@@ -340,7 +354,13 @@ class GazetteerNameRecognizer(EntityRecognizer):
         return word[0].isupper() and (word[1:].islower() or word.isupper())
 
     def _starts(self, word: str) -> bool:
-        return self._capitalised(word) or (word.islower() and len(word) >= 4)
+        """Title case; capitals of four letters or more (not ``MIA``, ``ISA``); lower case of four or
+        more that is no inflected English word either (not ``lies``, ``hung``, ``media``)."""
+        if word.isupper():
+            return len(word) >= 4
+        if word.islower():
+            return len(word) >= 4 and not inflected_english(word, self._forms)
+        return self._capitalised(word)
 
     def _joins(self, word: str) -> bool:
         folded = word.casefold()
@@ -381,17 +401,25 @@ class NameLikeEntityRecognizer(EntityRecognizer):
     spaCy's small model often labels an unfamiliar name ORG or GPE (``Kimmel``, ``Hamidollah``,
     ``Naora``). A span of one to three title-case words (no digits, no inner capitals such as
     ``PixelDesk``) becomes a PERSON when its first word is a known first name (``Jason``, ``Paul``:
-    common words among them), or when none of its words is an English word: ``Google``, ``Paris``,
-    ``Orbit Mail`` or ``Jenkins Group`` stay.
+    common words among them), or when none of its words is an English word or an inflected one
+    (``Wizards``): ``Google``, ``Paris``, ``Orbit Mail`` stay, and so do elongated words
+    (``Pleaseee``) and spans ending in an organisation word (``Jenkins Group``, ``Webb Group``).
     """
 
     FUSED_LABELS = ("ORGANIZATION", "LOCATION", "NRP")
     _TITLE_WORD = re.compile(r"[^\W\d_][^\W\d_A-Z]*(?:['’-][^\W\d_][^\W\d_A-Z]*)*")
 
-    def __init__(self, english: frozenset[str], first: frozenset[str] | None = None) -> None:
+    ORGANISATION_WORDS = frozenset(
+        "group society sons brothers llc inc ltd plc gmbh ag co corp company bank building partners associates "
+        "fisheries foundation trust holdings international university college school hospital clinic".split()
+    )
+    """A last word that makes the span an organisation (``Webb Group``, ``Mansfield Building Society``)."""
+
+    def __init__(self, english: frozenset[str], first: frozenset[str] | None = None,
+                 inflections: frozenset[str] = frozenset()) -> None:
         names = person_name_gazetteer()[0] if first is None else first
         self._first = {n.casefold() for n in names if len(n) >= 3}
-        self._english = english
+        self._english = english | inflections
         super().__init__(supported_entities=["PERSON"], name="NameLikeEntityRecognizer", supported_language=LANGUAGE)
 
     def load(self) -> None:
@@ -403,9 +431,11 @@ class NameLikeEntityRecognizer(EntityRecognizer):
         if not 1 <= len(words) <= 3 or not all(w[0].isupper() and self._TITLE_WORD.fullmatch(w) for w in words):
             return False
         parts = [p.casefold() for w in words for p in re.split(r"['’-]", w) if p]
+        if re.search(r"([^\W\d_])\1\1", span.casefold()) or parts[-1] in self.ORGANISATION_WORDS:
+            return False  # "Damnnnn", "Pleaseee"; "Webb Group"
         if words[0].casefold() in self._first:
             return True
-        return all(len(p) >= 3 and p not in self._english for p in parts)
+        return all(len(p) >= 3 and not inflected_english(p, self._english) for p in parts)
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None

@@ -4,6 +4,7 @@ The package, one concern a module:
 
 * ``engine``: presidio's spaCy engine on the installed model, tldextract that never fetches;
 * ``recognizers``: our recognizers (offline email, street addresses, phones, names, ...);
+* ``names``: which NER PERSON findings can be a name, particle surnames, lower-case cued names;
 * ``analyzer``: the registry assembled, one analyzer per process;
 * ``presidio_adapter``: the only module using presidio's private behaviour (pinned by a test);
 * ``batched``: the two-pass ``nlp.pipe`` path (entities first, lemmas only where read);
