@@ -13,6 +13,7 @@ unredacted text, which must never be written anywhere but memory.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -72,6 +73,8 @@ BATCH_LINES = 2_000
 PROCESSES_FROM = 5_000
 """Input lines from which the ``auto`` runner uses processes: each spawned process imports presidio,
 spaCy and torch (10-15 s here), which a smaller build does not win back."""
+EMBED_LOCK = threading.Lock()
+"""Batches on the thread runner embed one at a time (concurrent torch calls oversubscribe the cores)."""
 TIMED_ITEMS = {"parse": "read", "validate": "validate", "redact": "redact", "minhash": "redact", "embed": "redact"}
 
 """The items each timed batch stage handled, by the tally stage that counts them."""
@@ -177,7 +180,8 @@ def process_lines(
 
 def _embed_rows(rows: Sequence[dict[str, Any]], texts: Sequence[str], params: DatasetParams, embed_fp: str) -> None:
     """Store each row's embedding (of its dedupe text, normalised) and the fingerprint it was made under."""
-    vectors = embed_texts(texts, pool_lib.embedding_model_name(params))
+    with EMBED_LOCK:  # one forward pass at a time per process: torch already uses every core
+        vectors = embed_texts(texts, pool_lib.embedding_model_name(params))
     for row, vector in zip(rows, vectors, strict=True):
         row.update(embed_fp=embed_fp, embedding=vector)
 

@@ -18,7 +18,7 @@ from typing import Literal
 
 import numpy as np
 
-from tasks.dataset.dedupe import Cluster, DedupeOutcome, _bucket_pairs, _components, deduplicate, shingle_hashes, shingles
+from tasks.dataset.dedupe import Cluster, DedupeOutcome, _components, deduplicate, shingle_hashes, shingles
 
 Method = Literal["exact", "minhash", "semantic"]
 METHODS: tuple[Method, ...] = ("exact", "minhash", "semantic")
@@ -74,6 +74,17 @@ def embed_texts(texts: Sequence[str], model_name: str, batch_size: int | None = 
     return np.asarray(vectors, dtype=np.float32)
 
 
+PAIR_CHUNK = 2_000_000
+"""Candidate pairs generated at a time by ``hashed_containment_pairs`` (bounds its temporaries)."""
+
+
+def _sum_by_code(codes: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(codes, kind="stable")
+    codes, counts = codes[order], counts[order]
+    starts = np.flatnonzero(np.concatenate(([True], codes[1:] != codes[:-1])))
+    return codes[starts], np.add.reduceat(counts, starts)
+
+
 def hashed_containment_pairs(
     shingle_sets: Sequence[np.ndarray], threshold: float, min_shingles: int = 3, max_postings: int = MAX_POSTINGS
 ) -> list[tuple[int, int]]:
@@ -81,7 +92,8 @@ def hashed_containment_pairs(
 
     The inverted index is one sort of ``(hash, text)``; a hash held by more than ``max_postings``
     texts is skipped (as there), and a pair's shared count is over the other hashes while its
-    containment divides by the smaller set's full size.
+    containment divides by the smaller set's full size. Postings are expanded into pairs
+    ``PAIR_CHUNK`` at a time and summed per pair, so memory follows the distinct candidate pairs.
     """
     sizes = np.fromiter(map(len, shingle_sets), dtype=np.int64, count=len(shingle_sets))
     taking = np.flatnonzero(sizes >= min_shingles)
@@ -89,16 +101,32 @@ def hashed_containment_pairs(
         return []
     hashes = np.concatenate([shingle_sets[i] for i in taking]).astype(np.uint32)
     docs = np.repeat(taking, sizes[taking])
-    values, inverse, counts = np.unique(hashes, return_inverse=True, return_counts=True)
-    common = (counts[inverse] > max_postings) | (counts[inverse] < 2)
-    hashes, docs = hashes[~common], docs[~common]
-    if not len(hashes):
+    order = np.argsort(hashes, kind="stable")
+    hashes, docs = hashes[order], docs[order]
+    starts = np.flatnonzero(np.concatenate(([True], hashes[1:] != hashes[:-1])))
+    lengths = np.diff(np.concatenate((starts, [len(hashes)])))
+    useful = (lengths >= 2) & (lengths <= max_postings)
+    starts, lengths = starts[useful], lengths[useful]
+    if not len(starts):
         return []
-    n, m = len(hashes), len(shingle_sets)
-    codes = _bucket_pairs(hashes)
-    first, second = docs[codes // n], docs[codes % n]
-    pair_codes, shared = np.unique(np.minimum(first, second) * m + np.maximum(first, second), return_counts=True)
-    i, j = pair_codes // m, pair_codes % m
+    m = len(shingle_sets)
+    work = np.cumsum(lengths * (lengths - 1) // 2)
+    codes, shared = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    lo = 0
+    while lo < len(starts):
+        hi = max(lo + 1, int(np.searchsorted(work, (work[lo - 1] if lo else 0) + PAIR_CHUNK, side="right")))
+        first_parts, second_parts = [], []
+        for length in np.unique(lengths[lo:hi]):  # runs of one length: all their pairs at once
+            runs = starts[lo:hi][lengths[lo:hi] == length]
+            a, b = np.triu_indices(int(length), k=1)
+            first_parts.append(docs[runs[:, None] + a[None, :]].ravel())
+            second_parts.append(docs[runs[:, None] + b[None, :]].ravel())
+        first, second = np.concatenate(first_parts), np.concatenate(second_parts)
+        chunk = np.minimum(first, second) * m + np.maximum(first, second)
+        chunk_codes, chunk_counts = np.unique(chunk, return_counts=True)
+        codes, shared = _sum_by_code(np.concatenate((codes, chunk_codes)), np.concatenate((shared, chunk_counts)))
+        lo = hi
+    i, j = codes // m, codes % m
     contained = shared / np.minimum(sizes[i], sizes[j]) >= threshold
     return list(zip(i[contained].tolist(), j[contained].tolist(), strict=True))
 
