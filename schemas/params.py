@@ -247,8 +247,8 @@ class DedupeParams(StageParams):
         default_factory=lambda: ["exact", "minhash", "containment"],
         description="Methods in effect, run in the order exact, minhash, containment, semantic; each drop is "
         "reported under its own reason (exact_duplicate, near_duplicate, contained_duplicate, semantic_duplicate). "
-        "'semantic' is off by default: it embeds every new pool row, about 19 s per 1,000 new lines on 2 CPU "
-        "cores, which is 3-4x the rest of a cold build (docs/benchmarks.md, Session 5); rows keep their "
+        "'semantic' is off by default: it embeds every new pool row, which made a cold build 2.3x slower on 2 "
+        "shared CPU cores (114 s more per 1,000 new lines; docs/benchmarks.md, Session 5); rows keep their "
         "embedding, so a rebuild embeds only new lines.",
     )
     threshold: float = Field(0.8, gt=0, le=1, description="Estimated Jaccard similarity that makes a near-duplicate.")
