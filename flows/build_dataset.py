@@ -47,7 +47,7 @@ def summary_markdown(summary: BuildSummary, stage_lines: list[str]) -> str:
             "|---|---|---|---|",
             *(f"| {name} | {t.items} | {t.seconds:.2f} | {t.items_per_second:.1f} |" for name, t in summary.timings.items()),
             "",
-            "Seconds of the batch stages (parse, validate, redact, minhash) add up over the runner's tasks.",
+            "Seconds of the batch stages (parse, validate, redact, minhash, embed) add up over the runner's tasks.",
             "",
             f"[Data card]({card}) - folder `{summary.out_dir}`",
         ]
@@ -67,12 +67,13 @@ def build_dataset(
             dedupe, split, forget, publish).
         out_dir: Output folder; default ``<out_root>/<name>``.
         runner: Where the batches of log lines are prepared (parse, validate, redact PII,
-            MinHash): threads, Prefect's process pool or a Dask cluster (``runner`` in params.yaml).
+            MinHash, embedding when semantic dedupe is on): threads, Prefect's process pool or a Dask cluster (``runner`` in params.yaml).
 
     Returns:
         The build summary (also what ``tributary build-dataset --json`` prints).
     """
     logger = get_run_logger()
+    params = stages.with_embedding_model(params)
     target = Path(out_dir) if out_dir else Path(params.out_root) / params.name
     logs_dir = Path(params.logs_dir)
     files = find_log_files(logs_dir)
@@ -106,9 +107,11 @@ def build_dataset(
                 pool.append(prepared.new_rows)  # kept even when the build fails later: the work is not lost
                 pool_counts.update(prepared.pool)
                 stages.absorb(prepared, store, tally, rejects, clock)
-        pool_report = PoolReport(uri=params.pool_uri, written=pool.written, rows=len(pool) + pool.written, **pool_counts)
-        logger.info("pool %s: reused=%d processed=%d redacted=%d written=%d rows=%d", pool_report.uri, pool_report.reused,
-                    pool_report.processed, pool_report.redacted, pool_report.written, pool_report.rows,
+        rewritten = pool_counts.pop("reembedded", 0)  # reused rows written again with a new embedding: not new rows
+        pool_report = PoolReport(uri=params.pool_uri, written=pool.written, rows=len(pool) + pool.written - rewritten, **pool_counts)
+        logger.info("pool %s: reused=%d processed=%d redacted=%d embedded=%d written=%d rows=%d", pool_report.uri,
+                    pool_report.reused, pool_report.processed, pool_report.redacted, pool_report.embedded,
+                    pool_report.written, pool_report.rows,
                     extra={"event": "pool", **pool_report.model_dump()})
         if failures:  # a dataset missing whole batches must not be published as a version
             raise stages.failed_batches_error(failures)

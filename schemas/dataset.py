@@ -136,7 +136,10 @@ class DedupeCluster(_Record):
     """A set of (near-)duplicate examples and the one that was kept."""
 
     cluster: int
-    kind: Literal["exact", "near"]
+    kind: Literal["exact", "near", "contained", "semantic"] = Field(
+        description="How the members were found: exact (same normalised text), near (MinHash Jaccard), "
+        "contained (an excerpt of a longer text), semantic (embedding cosine)."
+    )
     members: list[str] = Field(description="Example ids (or line numbers as strings for the generic command).")
     kept: str
 
@@ -166,6 +169,9 @@ class LeakageReport(_Record):
     threshold: float
     near_duplicate_pairs: int = Field(description="Near-duplicate pairs among the written examples (any split).")
     cross_split_pairs: list[tuple[str, str]] = Field(default_factory=list)
+    pairs_by_kind: dict[str, int] = Field(
+        default_factory=dict, description="Each dedupe method's pairs (cluster kind) among the written examples."
+    )
 
     @property
     def clean(self) -> bool:
@@ -210,6 +216,10 @@ class DatasetManifest(_Record):
     leakage: LeakageReport
     pii_counts: dict[str, int]
     duplicate_cluster_sizes: dict[str, int] = Field(description="cluster size -> number of clusters.")
+    dedupe: dict[str, dict[str, int]] = Field(
+        default_factory=dict,
+        description="Dedupe method in effect -> examples it dropped ('dropped') and clusters it formed ('clusters').",
+    )
     token_stats: dict[str, dict[str, float]]
     params: dict[str, Any]
     params_fingerprint: str

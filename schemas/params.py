@@ -243,10 +243,39 @@ class RedactParams(StageParams):
     )
 
 
-class DedupeParams(StageParams):
-    """Exact (normalised hash) then near-duplicate (MinHash LSH) removal, before the split."""
+DedupeMethod = Literal["exact", "minhash", "containment", "semantic"]
+DEDUPE_METHODS: tuple[DedupeMethod, ...] = ("exact", "minhash", "containment", "semantic")
+"""The build's dedupe methods, in the order they run (each over what the earlier ones kept)."""
 
+
+class DedupeParams(StageParams):
+    """Duplicate removal before the split: exact, MinHash (Jaccard), containment, semantic (embeddings)."""
+
+    methods: list[DedupeMethod] = Field(
+        default_factory=lambda: ["exact", "minhash", "containment"],
+        description="Methods in effect, run in the order exact, minhash, containment, semantic; each drop is "
+        "reported under its own reason (exact_duplicate, near_duplicate, contained_duplicate, semantic_duplicate). "
+        "'semantic' is off by default: it embeds every new pool row, which made a cold build 2.3x slower on 2 "
+        "shared CPU cores (114 s more per 1,000 new lines; docs/benchmarks.md, Session 5); rows keep their "
+        "embedding, so a rebuild embeds only new lines.",
+    )
     threshold: float = Field(0.8, gt=0, le=1, description="Estimated Jaccard similarity that makes a near-duplicate.")
+    containment_threshold: float = Field(
+        0.8, gt=0, le=1,
+        description="Share of the shorter text's shingles found in the longer one that makes a contained duplicate "
+        "(a copied excerpt); picked on the public corpora (docs/benchmarks.md).",
+    )
+    min_shingles: int = Field(3, ge=1, description="Texts with fewer distinct shingles take no part in containment.")
+    semantic_threshold: float = Field(
+        0.95, gt=0, le=1,
+        description="Cosine similarity of normalised embeddings that makes a semantic duplicate (and, with "
+        "'semantic' on, a semantic copy of an evaluation item); picked on MRPC/STS-B (docs/benchmarks.md).",
+    )
+    embedding_model: str | None = Field(
+        None,
+        description="Model that embeds the dedupe text of each pool row (semantic). Empty: the ingest's "
+        "(ingest.embed.model). Part of the embedding fingerprint: a change re-embeds the rows, never re-redacts.",
+    )
     num_perm: int = Field(128, ge=16, le=1024, description="MinHash permutations.")
     shingle_size: int = Field(3, ge=1, le=16, description="Words per shingle.")
     include_system: bool = Field(

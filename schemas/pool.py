@@ -45,11 +45,15 @@ POOL_SCHEMA = pa.schema(
         ("token_count", pa.int64()),
         ("exact_key", pa.string()),
         ("signature", pa.list_(pa.uint32())),
+        ("embed_fp", pa.string()),
+        ("embedding", pa.list_(pa.float32())),
         ("source", pa.string()),
         ("line", pa.int64()),
     ]
 )
-"""Columns of every pool part file. ``reject``/``example`` are the records' JSON; ``signature`` the MinHash row."""
+"""Columns of every pool part file. ``reject``/``example`` are the records' JSON; ``signature`` the MinHash row;
+``embedding`` the normalised embedding of the dedupe text under ``embed_fp`` (null when semantic dedupe was off:
+a build with it on embeds such rows and writes them again)."""
 
 
 class PoolReport(BaseModel):
@@ -61,6 +65,7 @@ class PoolReport(BaseModel):
     reused: int = Field(0, description="Log lines served from pool rows (nothing re-parsed, re-validated or re-redacted).")
     processed: int = Field(0, description="Log lines processed anew (parsed, validated and, when valid, redacted).")
     redacted: int = Field(0, description="Of those, lines whose messages went through redaction.")
+    embedded: int = Field(0, description="Rows whose dedupe text was embedded anew (new rows, or rows whose embedding fingerprint changed).")
     forgotten: int = Field(0, description="Lines of forgotten users: never processed nor stored.")
     written: int = Field(0, description="New rows this build added to the pool.")
     rows: int = Field(0, description="Rows in the pool under the current fingerprints after the build.")

@@ -5,7 +5,8 @@ and MinHash signature). Their redacted examples are appended to a spool file ins
 staging folder (never outside ``data/datasets/``, and never unredacted); memory keeps only what
 dedupe, split, the report and the final sort need: ids, keys, signatures, ranks, groups,
 categories, token counts and lineage, about 1 KB an example with 128 permutations (so it still
-grows with the input, slowly: a disk-backed LSH would remove that). The final
+grows with the input, slowly: a disk-backed LSH would remove that). Embeddings (semantic dedupe
+on, 1.5 KB an example with a 384-wide model) go to a second spool and are compared block by block. The final
 pass reads the kept examples back from the spool by offset, in the order each file is written.
 """
 
@@ -75,6 +76,47 @@ def reject_order(record: Mapping | RejectedRecord) -> tuple[str, int, str]:
     return (record["source"], record["line"], record["stage"])
 
 
+class EmbeddingSpool:
+    """The examples' embeddings (float32 rows) in a file of the staging folder, read back a block at a time.
+
+    Memory holds none of them: semantic dedupe compares blocks (``block``) against blocks.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.dim = 0
+        self.rows = 0
+        self._handle = None
+
+    def add(self, vectors: np.ndarray) -> None:
+        """Append rows (all of one width)."""
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if self._handle is None:
+            self._handle = self.path.open("wb")
+            self.dim = vectors.shape[1]
+        elif vectors.shape[1] != self.dim:
+            raise ValueError(f"embedding width {vectors.shape[1]} after {self.dim}")
+        self._handle.write(vectors.tobytes())
+        self.rows += len(vectors)
+
+    def block(self, start: int, stop: int) -> np.ndarray:
+        """Rows ``start`` to ``stop`` (a copy, read from the file)."""
+        if self._handle is not None:
+            self._handle.flush()
+        stop = min(stop, self.rows)
+        if stop <= start:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        count = (stop - start) * self.dim
+        return np.fromfile(self.path, dtype=np.float32, count=count, offset=start * self.dim * 4).reshape(-1, self.dim)
+
+    def close(self) -> None:
+        """Close and delete the file."""
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+        self.path.unlink(missing_ok=True)
+
+
 class ExampleStore:
     """Redacted examples on disk, and their compact facts in memory, in arrival order.
 
@@ -98,6 +140,7 @@ class ExampleStore:
         self.lineages: list[tuple[str, int, str]] = []
         self.user_hashes: list[str | None] = []
         self.pii_counts: Counter[str] = Counter()
+        self.embeddings = EmbeddingSpool(spool.with_name(spool.name + ".embeddings"))
 
     def __enter__(self) -> ExampleStore:
         return self
@@ -109,12 +152,17 @@ class ExampleStore:
         """Close and delete the spool file."""
         self._handle.close()
         self.spool.unlink(missing_ok=True)
+        self.embeddings.close()
 
     def __len__(self) -> int:
         return len(self.example_ids)
 
-    def add(self, examples: list[ChatExample], exact_keys: list[str], signatures: np.ndarray) -> None:
-        """Append a batch: examples to the spool, their facts to memory."""
+    def add(
+        self, examples: list[ChatExample], exact_keys: list[str], signatures: np.ndarray, embeddings: np.ndarray | None = None
+    ) -> None:
+        """Append a batch: examples to the spool, embeddings (semantic dedupe on) to theirs, the facts to memory."""
+        if embeddings is not None and len(examples):
+            self.embeddings.add(embeddings)
         self._handle.seek(0, 2)
         categories: dict[str, str] = {}
         for example, key in zip(examples, exact_keys, strict=True):

@@ -75,6 +75,10 @@ def render_data_card(manifest: DatasetManifest, token_lengths: Mapping[str, Sequ
         ["kind", "reason", "lines"],
         [[kind, reason, n] for kind, by in sorted(manifest.reasons.items()) for reason, n in sorted(by.items())],
     )
+    dedupe = _table(
+        ["dedupe method", "dropped", "clusters"],
+        [[method, n["dropped"], n["clusters"]] for method, n in manifest.dedupe.items()],
+    )
     report = manifest.split_report
     split_rows = [
         [
@@ -113,7 +117,7 @@ def render_data_card(manifest: DatasetManifest, token_lengths: Mapping[str, Sequ
     intro = (
         f"<p>Version <code>{manifest.version}</code>. Format: OpenAI chat fine-tuning JSONL and parquet. "
         "Personal data redacted with presidio (placeholders such as &lt;PERSON_1&gt;). "
-        f"Near-duplicate pairs across splits: {leak}. Groups straddling splits: {report.groups_straddling}.</p>"
+        f"Duplicate pairs (any method) across splits: {leak}. Groups straddling splits: {report.groups_straddling}.</p>"
     )
     return (
         "\n".join(
@@ -126,6 +130,7 @@ def render_data_card(manifest: DatasetManifest, token_lengths: Mapping[str, Sequ
                 "<h2>Accounting</h2>",
                 accounting,
                 reasons,
+                dedupe,
                 "<h2>Split</h2>",
                 split_table,
                 "<h2>Charts</h2>",

@@ -6,7 +6,9 @@ evaluation queries (``serving.gate.retrieval_set``, named in ``dataset.decontami
 example contaminates a set when its compared text (the dedupe text: role-tagged messages, system
 prompts left out) or its user turns alone are an exact duplicate (same normalised text) or a near
 duplicate (estimated Jaccard of MinHash signatures >= the threshold, the dedupe's own signatures)
-of one of the set's items. Such an example is dropped with reason ``contaminates_<set>``.
+of one of the set's items, or (semantic dedupe on) when its compared text's embedding, the pool row's,
+has a cosine similarity at or above ``dedupe.semantic_threshold`` with an item's (a paraphrase). Such
+an example is dropped with reason ``contaminates_<set>``.
 
 The sets are read once per build into a ``ContaminationIndex`` (keys and signatures of a few
 thousand items at most); each batch of examples is checked against it on the task runner.
@@ -25,7 +27,9 @@ from schemas.dataset import ChatExample
 from schemas.params import DatasetParams
 from tasks.common.accounting import KEEP, Decision
 from tasks.common.jsonl import read_objects
+from tasks.common.models import DEFAULT_MODEL
 from tasks.dataset.dedupe import exact_key, minhash_signatures
+from tasks.dataset.similarity import embed_texts
 
 _NAME = re.compile(r"[^a-z0-9_]+")
 _CELLS = 8_000_000
@@ -60,6 +64,12 @@ class ContaminationIndex:
     keys: dict[str, str] = field(default_factory=dict)
     """exact key -> set name (the first set wins)."""
     signatures: np.ndarray | None = None
+    semantic_threshold: float | None = None
+    """Cosine similarity that makes a semantic copy; None: semantic dedupe off, no embeddings."""
+    model: str | None = None
+    """The embedding model (the pool rows')."""
+    embeddings: np.ndarray | None = None
+    """Normalised embeddings of the items, one row each (semantic on)."""
 
     def __len__(self) -> int:
         return len(self.names)
@@ -73,7 +83,21 @@ class ContaminationIndex:
             self.keys.setdefault(exact_key(text), name)
         rows = minhash_signatures(texts, self.num_perm, self.shingle_size, workers=1)
         self.signatures = rows if self.signatures is None else np.concatenate([self.signatures, rows])
+        if self.semantic_threshold is not None:
+            vectors = embed_texts(texts, self.model or DEFAULT_MODEL)
+            self.embeddings = vectors if self.embeddings is None else np.concatenate([self.embeddings, vectors])
         self.names.extend([name] * len(texts))
+
+    def match_semantic(self, embeddings: np.ndarray | None) -> list[str | None]:
+        """The set whose item is most similar to each text by embedding, when at or above the threshold."""
+        if embeddings is None or self.embeddings is None or self.semantic_threshold is None:
+            return [None] * (0 if embeddings is None else len(embeddings))
+        found: list[str | None] = []
+        for start in range(0, len(embeddings), 1024):
+            scores = embeddings[start : start + 1024] @ self.embeddings.T
+            best = scores.argmax(axis=1)
+            found += [self.names[c] if scores[r, c] >= self.semantic_threshold else None for r, c in enumerate(best.tolist())]
+        return found
 
     def match(self, keys: Sequence[str], signatures: np.ndarray) -> list[str | None]:
         """The set each text copies (exactly or near), or None; texts given by exact key and signature."""
@@ -91,13 +115,17 @@ class ContaminationIndex:
                     found[i] = self.names[column]
         return found
 
-    def decide_all(self, examples: Sequence[ChatExample], keys: Sequence[str], signatures: np.ndarray) -> list[Decision]:
-        """Per example: keep, or ``contaminates_<set>`` when its text or its user turns copy an item.
+    def decide_all(
+        self, examples: Sequence[ChatExample], keys: Sequence[str], signatures: np.ndarray, embeddings: np.ndarray | None = None
+    ) -> list[Decision]:
+        """Per example: keep, or ``contaminates_<set>`` when its text or its user turns copy an item, or its text means one.
 
         Args:
             examples: Redacted examples.
             keys: Their dedupe texts' exact keys.
             signatures: Their dedupe texts' MinHash signatures.
+            embeddings: Their dedupe texts' embeddings (semantic on): a cosine similarity to an
+                item at or above ``semantic_threshold`` is a copy too.
         """
         if not len(self) or not len(examples):
             return [KEEP] * len(examples)
@@ -105,7 +133,11 @@ class ContaminationIndex:
         user_signatures = minhash_signatures(users, self.num_perm, self.shingle_size, workers=1)
         full = self.match(keys, signatures)
         user = self.match([exact_key(t) for t in users], user_signatures)
-        return [(False, f"contaminates_{f or u}") if (f or u) else KEEP for f, u in zip(full, user, strict=True)]
+        meaning = self.match_semantic(embeddings) if embeddings is not None else [None] * len(examples)
+        return [
+            (False, f"contaminates_{f or u or s}") if (f or u or s) else KEEP
+            for f, u, s in zip(full, user, meaning, strict=True)
+        ]
 
 
 def regression_texts(folder: Path, include_system: bool) -> list[str]:
@@ -132,7 +164,12 @@ def query_texts(path: Path) -> list[str]:
 def load_index(params: DatasetParams) -> ContaminationIndex:
     """The build's contamination index from ``params.decontaminate`` (empty when disabled or absent)."""
     p = params.decontaminate
-    index = ContaminationIndex(p.threshold, params.dedupe.num_perm, params.dedupe.shingle_size)
+    semantic = "semantic" in params.dedupe.methods
+    index = ContaminationIndex(
+        p.threshold, params.dedupe.num_perm, params.dedupe.shingle_size,
+        semantic_threshold=params.dedupe.semantic_threshold if semantic else None,
+        model=params.dedupe.embedding_model,
+    )
     if not p.enabled:
         return index
     root = Path(p.regression_root)

@@ -14,6 +14,11 @@ temporary file is deleted by the next writer). Rows are a deterministic function
 the settings, so the next run re-processes what was lost and converges to a clean run's pool.
 Writers hold the pool's lock (the ingest's table lock, ``tasks.ingest.lock.table_lock``).
 
+Embeddings (semantic dedupe): a redacted row holds the embedding of its dedupe text under ``embed_fp``
+(``embed_fingerprint``: model name and weights), which is not part of the key. A row whose embedding is
+missing or stale is reused as it is (nothing re-parsed or re-redacted), embedded, and written again in a
+new part; a lookup prefers the copy under the current embedding fingerprint.
+
 Memory: the index keeps 8 bytes a row (a 36-bit key prefix and the row's place, one uint64 in
 numpy; full hashes are checked on fetch), and rows are read a part at a time. Nothing else grows with
 the pool.
@@ -26,6 +31,7 @@ leaves them in older fragments until compaction and version cleanup).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.metadata
 import json
@@ -84,6 +90,8 @@ class Fingerprints:
     """Pool schema version, validation settings, the salts of the stored hashes, the token counter."""
     redact: str
     """Redaction settings (what changes the output), presidio and spaCy versions, MinHash settings."""
+    embed: str | None = None
+    """The embedding model (name and weights) and the compared text's settings; None when semantic dedupe is off."""
 
 
 def fingerprints(params: DatasetParams) -> Fingerprints:
@@ -112,7 +120,31 @@ def fingerprints(params: DatasetParams) -> Fingerprints:
             "minhash": [dedupe.num_perm, dedupe.shingle_size, dedupe.include_system],
         }
     )
-    return Fingerprints(validate=validate, redact=redact)
+    return Fingerprints(validate=validate, redact=redact, embed=embed_fingerprint(params))
+
+
+def embedding_model_name(params: DatasetParams) -> str:
+    """The model that embeds pool rows: ``dedupe.embedding_model`` (the flow fills it from the ingest's)."""
+    from tasks.common.models import DEFAULT_MODEL
+
+    return params.dedupe.embedding_model or DEFAULT_MODEL
+
+
+@functools.cache
+def _embed_digest(model: str, include_system: bool) -> str:
+    from tasks.common.models import model_fingerprint
+
+    return _digest({"model": model, "weights": model_fingerprint(model, "cpu"), "include_system": include_system})
+
+
+def embed_fingerprint(params: DatasetParams) -> str | None:
+    """What a row's embedding depends on (model name and weights, system prompts in or out); None: semantic off.
+
+    Not part of the row's key: a change re-embeds the rows it affects and never re-redacts them.
+    """
+    if "semantic" not in params.dedupe.methods:
+        return None
+    return _embed_digest(embedding_model_name(params), params.dedupe.include_system)
 
 
 # --- rows: made from a line, read back as the records a build needs ---------------------------------
@@ -234,7 +266,7 @@ def _write_part(root: Path, table: pa.Table) -> Path:
     parts = root / PARTS
     parts.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
-    for column in ("line_hash", "validate_fp", "redact_fp"):
+    for column in ("line_hash", "validate_fp", "redact_fp", "embed_fp"):  # a re-embedded row: another part
         digest.update(str(table[column].to_pylist()).encode())
     path = parts / f"part-{digest.hexdigest()[:24]}.parquet"
     temporary = parts / f".{path.name}.{os.getpid()}.tmp"
@@ -311,12 +343,14 @@ class Pool:
             self._cache.move_to_end(n)
             return self._cache[n]
         table = pq.read_table(self.parts[n])
-        rows = table.drop_columns(["signature"]).to_pylist()
-        signatures = table["signature"].combine_chunks()
-        offsets, values = signatures.offsets.to_numpy(), signatures.values.to_numpy()
-        present = signatures.is_valid().to_numpy(zero_copy_only=False)
-        for i, row in enumerate(rows):  # numpy views, not a Python int a permutation
-            row["signature"] = values[offsets[i] : offsets[i + 1]] if present[i] else None
+        vectors = [name for name in ("signature", "embedding") if name in table.column_names]
+        rows = table.drop_columns(vectors).to_pylist()
+        for name in vectors:
+            column = table[name].combine_chunks()
+            offsets, values = column.offsets.to_numpy(), column.values.to_numpy()
+            present = column.is_valid().to_numpy(zero_copy_only=False)
+            for i, row in enumerate(rows):  # numpy views, not a Python number a value
+                row[name] = values[offsets[i] : offsets[i + 1]] if present[i] else None
         self._cache[n] = rows
         if len(self._cache) > _CACHED_PARTS:
             self._cache.popitem(last=False)
@@ -338,10 +372,16 @@ class Pool:
                 part = int(np.searchsorted(self._starts, place, side="right")) - 1
                 candidate = self._part_rows(part)[place - int(self._starts[part])]
                 if candidate["line_hash"] == h:
-                    row = candidate
-                    break
+                    row = row or candidate
+                    if not self.needs_embedding(candidate):  # a re-embedded copy of the row wins
+                        row = candidate
+                        break
             found.append(row)
         return found
+
+    def needs_embedding(self, row: dict[str, Any]) -> bool:
+        """Whether a redacted row lacks an embedding under the current embedding fingerprint."""
+        return self.fps.embed is not None and row["outcome"] == "ok" and row.get("embed_fp") != self.fps.embed
 
     def append(self, rows: Sequence[dict[str, Any]]) -> int:
         """Write the rows not in the pool yet as one new part; returns how many were written."""

@@ -13,6 +13,7 @@ unredacted text, which must never be written anywhere but memory.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -38,7 +39,7 @@ from schemas.dataset import (
     StageReport,
 )
 from schemas.logs import LLMInteractionLog
-from schemas.params import DatasetParams
+from schemas.params import DEDUPE_METHODS, DatasetParams, IngestParams, load_params
 from tasks.common.clock import StageClock
 from tasks.pii import redact as redact_lib
 from tasks.dataset import write as write_lib
@@ -46,7 +47,7 @@ from tasks.common.accounting import KEEP, Accounting, Ledger
 from tasks.dataset.collect import BuildRejects, ExampleStore, reject_order
 from tasks.dataset.datacard import render_data_card
 from tasks.dataset.decontaminate import ContaminationIndex, describe, load_index
-from tasks.dataset.dedupe import deduplicate_signed, exact_key, minhash_signatures
+from tasks.dataset.dedupe import exact_key, minhash_signatures, similar_pairs
 from tasks.dataset.extract import log_to_example
 from tasks.dataset.forget import read_deny_list, record_version
 from tasks.dataset.lineage import record_examples
@@ -54,7 +55,15 @@ from tasks.dataset.plots import write_plot_data
 from tasks.dataset.read import RawLine, iter_raw_lines, parse_log_line
 from tasks.dataset import pool as pool_lib
 from tasks.dataset.select import cap_per_user, select_fields
-from tasks.dataset.split import assign_split, check_leakage_signed, split_report
+from tasks.dataset.split import assign_split, check_leakage_signed, split_report, with_method_pairs
+from tasks.dataset.similarity import (
+    PairFinder,
+    deduplicate_staged,
+    distinct_shingle_hashes,
+    embed_texts,
+    hashed_containment_pairs,
+    semantic_pairs_blockwise,
+)
 from tasks.dataset.tokens import count_tokens
 from tasks.dataset.validate import validate_example
 from tasks.dataset.version import TransientDvcError, commit_and_push
@@ -64,7 +73,9 @@ BATCH_LINES = 2_000
 PROCESSES_FROM = 5_000
 """Input lines from which the ``auto`` runner uses processes: each spawned process imports presidio,
 spaCy and torch (10-15 s here), which a smaller build does not win back."""
-TIMED_ITEMS = {"parse": "read", "validate": "validate", "redact": "redact", "minhash": "redact"}
+EMBED_LOCK = threading.Lock()
+"""Batches on the thread runner embed one at a time (concurrent torch calls oversubscribe the cores)."""
+TIMED_ITEMS = {"parse": "read", "validate": "validate", "redact": "redact", "minhash": "redact", "embed": "redact"}
 
 """The items each timed batch stage handled, by the tally stage that counts them."""
 
@@ -96,7 +107,10 @@ class PreparedBatch:
     new_rows: list[dict[str, Any]] = field(default_factory=list)
     """Pool rows of the lines processed anew, for the flow to append to the pool."""
     pool: Counter[str] = field(default_factory=Counter)
-    """``reused`` / ``processed`` / ``redacted`` / ``forgotten`` lines of the batch."""
+    """``reused`` / ``processed`` / ``redacted`` / ``embedded`` / ``forgotten`` lines of the batch (and
+    ``reembedded``: reused rows written again with a new embedding, already among ``new_rows``)."""
+    embeddings: np.ndarray | None = None
+    """The examples' embeddings (semantic dedupe on), one row each."""
 
 
 def _timed(seconds: dict[str, float], stage: str, start: float) -> float:
@@ -157,17 +171,53 @@ def process_lines(
             exact_key=exact_key(text),
             signature=signature,
         )
-    _timed(seconds, "minhash", start)
+    start = _timed(seconds, "minhash", start)
+    if fps.embed is not None:
+        _embed_rows([row for row, _ in valid], texts, params, fps.embed)
+        _timed(seconds, "embed", start)
     return rows
+
+
+def _embed_rows(rows: Sequence[dict[str, Any]], texts: Sequence[str], params: DatasetParams, embed_fp: str) -> None:
+    """Store each row's embedding (of its dedupe text, normalised) and the fingerprint it was made under."""
+    with EMBED_LOCK:  # one forward pass at a time per process: torch already uses every core
+        vectors = embed_texts(texts, pool_lib.embedding_model_name(params))
+    for row, vector in zip(rows, vectors, strict=True):
+        row.update(embed_fp=embed_fp, embedding=vector)
+
+
+def _reembed(
+    lines: Sequence[RawLine], rows: list[dict[str, Any]], reused: Sequence[int], params: DatasetParams,
+    deny_list: frozenset[str], fps: pool_lib.Fingerprints, seconds: dict[str, float],
+) -> list[dict[str, Any]]:
+    """Reused rows without an embedding under ``fps.embed``: copies embedded now (nothing re-redacted), in place in ``rows``.
+
+    A forgotten user's row is left alone (it is filtered, and must not be written again).
+    """
+    if fps.embed is None:
+        return []
+    stale = [i for i in reused if rows[i]["outcome"] == "ok" and rows[i].get("embed_fp") != fps.embed
+             and rows[i]["user_hash"] not in deny_list]
+    if not stale:
+        return []
+    start = time.perf_counter()
+    copies = [dict(rows[i]) for i in stale]
+    texts = [dedupe_text(pool_lib.row_example(row, lines[i]), params.dedupe.include_system) for row, i in zip(copies, stale, strict=True)]
+    _embed_rows(copies, texts, params, fps.embed)
+    for i, row in zip(stale, copies, strict=True):
+        rows[i] = row
+    _timed(seconds, "embed", start)
+    return copies
 
 
 def _account(
     lines: Sequence[RawLine], rows: Sequence[dict[str, Any]], params: DatasetParams, deny_list: frozenset[str], acc: Accounting
-) -> tuple[list[ChatExample], list[str], list[np.ndarray]]:
+) -> tuple[list[ChatExample], list[str], list[np.ndarray], list[np.ndarray | None]]:
     """Each line's stages from its row, counted as if processed now: read, schema, select, validate, redact."""
     examples: list[ChatExample] = []
     keys: list[str] = []
     signatures: list[np.ndarray] = []
+    embeddings: list[np.ndarray | None] = []
     for raw, row in zip(lines, rows, strict=True):
         outcome = row["outcome"]
         if outcome == "malformed":
@@ -197,8 +247,9 @@ def _account(
         examples.append(pool_lib.row_example(row, raw))
         keys.append(row["exact_key"])
         signatures.append(np.asarray(row["signature"], dtype=np.uint32))
+        embeddings.append(row.get("embedding"))
     acc.ledger.seen("redact", len(examples))
-    return examples, keys, signatures
+    return examples, keys, signatures, embeddings
 
 
 def prepare_lines(
@@ -227,39 +278,67 @@ def prepare_lines(
     acc, seconds = Accounting(Ledger(), rejects.append), {}
     rows = list(rows) if rows is not None else [None] * len(lines)
     missing = [i for i, row in enumerate(rows) if row is None]
+    reused = [i for i, row in enumerate(rows) if row is not None]
     fresh = process_lines([lines[i] for i in missing], params, deny_list, seconds)
     for i, row in zip(missing, fresh, strict=True):
         rows[i] = row
+    fps = pool_lib.fingerprints(params)
+    reembedded = _reembed(lines, rows, reused, params, deny_list, fps, seconds)
     new_rows = [row for row in fresh if row["outcome"] != "forgotten"]
     counts: Counter[str] = Counter(reused=len(lines) - len(missing), processed=len(new_rows),
                                    forgotten=len(fresh) - len(new_rows),
-                                   redacted=sum(1 for row in new_rows if row["outcome"] == "ok"))
+                                   redacted=sum(1 for row in new_rows if row["outcome"] == "ok"),
+                                   embedded=len(reembedded) + (sum(1 for r in new_rows if r["outcome"] == "ok") if fps.embed else 0),
+                                   reembedded=len(reembedded))
     start = time.perf_counter()
-    redacted, keys, signature_rows = _account(lines, rows, params, deny_list, acc)
+    redacted, keys, signature_rows, embedding_rows = _account(lines, rows, params, deny_list, acc)
     signatures = np.vstack(signature_rows) if signature_rows else np.zeros((0, params.dedupe.num_perm), dtype=np.uint32)
+    embeddings = _stack_embeddings(embedding_rows) if fps.embed is not None else None
     start = _timed(seconds, "parse", start)
+    batch = Examples(redacted, keys, signatures, embeddings)
     if contamination is not None:
-        redacted, keys, signatures = _decontaminate(redacted, keys, signatures, contamination, acc)
+        batch = _decontaminate(batch, contamination, acc)
     _timed(seconds, "minhash", start)
     rejects.sort(key=reject_order)
-    return PreparedBatch(redacted, keys, signatures, rejects, acc.ledger, seconds, new_rows, counts)
+    return PreparedBatch(batch.examples, batch.keys, batch.signatures, rejects, acc.ledger, seconds,
+                         new_rows + reembedded, counts, batch.embeddings)
 
 
-def _decontaminate(
-    examples: list[ChatExample], keys: list[str], signatures: np.ndarray, index: ContaminationIndex, acc: Accounting
-) -> tuple[list[ChatExample], list[str], np.ndarray]:
-    """The examples (with their keys and signatures) that copy no evaluation item; the others counted and sunk."""
-    decisions = index.decide_all(examples, keys, signatures)
+def _stack_embeddings(rows: Sequence[np.ndarray | None]) -> np.ndarray:
+    """The batch's embeddings as one float32 array (every row has one when semantic dedupe is on)."""
+    if not rows:
+        return np.zeros((0, 0), dtype=np.float32)
+    return np.vstack([np.asarray(row, dtype=np.float32) for row in rows])
+
+
+@dataclass
+class Examples:
+    """A batch's redacted examples with their dedupe keys, signatures and (semantic on) embeddings, aligned."""
+
+    examples: list[ChatExample]
+    keys: list[str]
+    signatures: np.ndarray
+    embeddings: np.ndarray | None = None
+
+    def take(self, kept: list[int]) -> Examples:
+        """The examples at ``kept``, with their keys, signatures and embeddings."""
+        embeddings = self.embeddings[kept] if self.embeddings is not None else None
+        return Examples([self.examples[i] for i in kept], [self.keys[i] for i in kept], self.signatures[kept], embeddings)
+
+
+def _decontaminate(batch: Examples, index: ContaminationIndex, acc: Accounting) -> Examples:
+    """The examples that copy no evaluation item (exactly, nearly or, semantic on, by meaning); the others counted and sunk."""
+    decisions = index.decide_all(batch.examples, batch.keys, batch.signatures, batch.embeddings)
     kept: list[int] = []
-    for i, (example, decision) in enumerate(zip(examples, decisions, strict=True)):
+    for i, (example, decision) in enumerate(zip(batch.examples, decisions, strict=True)):
         copied = lambda reason, e=example: RejectedRecord.of_example(  # noqa: E731
             e, "decontaminate", "duplicate", reason, example_id=e.example_id
         )
         if acc.check("decontaminate", decision, copied):
             kept.append(i)
-    if len(kept) == len(examples):
-        return examples, keys, signatures
-    return [examples[i] for i in kept], [keys[i] for i in kept], signatures[kept]
+    if len(kept) == len(batch.examples):
+        return batch
+    return batch.take(kept)
 
 
 class LineBatch:
@@ -316,7 +395,7 @@ def failed_batches_error(failures: Sequence[str]) -> RuntimeError:
 
 def absorb(prepared: PreparedBatch, store: ExampleStore, tally: Ledger, rejects: BuildRejects, clock: StageClock) -> None:
     """Add a prepared batch to the build: examples to the store, counts, rejects (streamed) and stage seconds."""
-    store.add(prepared.examples, prepared.exact_keys, prepared.signatures)
+    store.add(prepared.examples, prepared.exact_keys, prepared.signatures, prepared.embeddings)
     tally.merge(prepared.tally)
     rejects.batches.write_all(prepared.rejects)
     for stage, seconds in prepared.seconds.items():
@@ -369,19 +448,68 @@ class Selection:
                 yield store.rejected(i, "dedupe", self.dropped[i])
 
 
+def _exact_pairs(keys: Sequence[bytes]) -> PairFinder:
+    def find(survivors: list[int]) -> list[tuple[int, int]]:
+        first: dict[bytes, int] = {}
+        pairs = []
+        for a, i in enumerate(survivors):
+            b = first.setdefault(keys[i], a)
+            if b != a:
+                pairs.append((b, a))
+        return pairs
+
+    return find
+
+
+def _near_pairs(store: ExampleStore, threshold: float) -> PairFinder:
+    return lambda survivors: similar_pairs(store.signatures[survivors], threshold)
+
+
+def _contained_pairs(store: ExampleStore, params: DatasetParams) -> PairFinder:
+    """Containment over the survivors' shingles, their texts read back from the spool a chunk at a time."""
+    p = params.dedupe
+
+    def find(survivors: list[int]) -> list[tuple[int, int]]:
+        sets: list[np.ndarray] = []
+        for start in range(0, len(survivors), BATCH_LINES):
+            texts = [dedupe_text(e, p.include_system) for e in store.read(survivors[start : start + BATCH_LINES])]
+            sets += distinct_shingle_hashes(texts, p.shingle_size)
+        return hashed_containment_pairs(sets, p.containment_threshold, p.min_shingles)
+
+    return find
+
+
+def _semantic_pairs(store: ExampleStore, threshold: float) -> PairFinder:
+    return lambda survivors: semantic_pairs_blockwise(store.embeddings.block, survivors, threshold)
+
+
+def dedupe_stages(store: ExampleStore, params: DatasetParams) -> list[tuple[str, PairFinder]]:
+    """The methods in effect (``dedupe.methods``), in order, as ``(cluster kind, pair finder)`` over the store."""
+    p = params.dedupe
+    finders: dict[str, tuple[str, PairFinder]] = {
+        "exact": ("exact", _exact_pairs(store.exact_keys)),
+        "minhash": ("near", _near_pairs(store, p.threshold)),
+        "containment": ("contained", _contained_pairs(store, params)),
+        "semantic": ("semantic", _semantic_pairs(store, p.semantic_threshold)),
+    }
+    return [finders[method] for method in DEDUPE_METHODS if method in p.methods]
+
+
 @task(name="dedupe-and-split", cache_policy=NO_CACHE, persist_result=False)
 def dedupe_and_split(store: ExampleStore, params: DatasetParams) -> Selection:
-    """Exact then near-duplicate removal, the stable split, and the leakage check over the store.
+    """Duplicate removal by each method in effect, the stable split, and the leakage check over the store.
+
+    Each method runs over what the earlier ones kept (exact, MinHash, containment, semantic);
+    each cluster keeps its best-ranked member (``ExampleStore.rank``: quality, then newest).
 
     Raises:
-        ValueError: when a near-duplicate pair straddles two splits (the build must not publish).
+        ValueError: when a duplicate pair of any method straddles two splits (the build must not publish).
     """
     p = params.dedupe
-    outcome = deduplicate_signed(store.exact_keys, store.signatures, store.rank, p.threshold)
+    outcome, pairs = deduplicate_staged(len(store), dedupe_stages(store, params), store.rank)
     acc = Accounting(Ledger())
-    dropped = dict(sorted(outcome.dropped.items()))
     acc.ledger.seen("dedupe", len(store))
-    for i, reason in dropped.items():
+    for i, reason in outcome.dropped.items():
         acc.dropped("dedupe", reason, store.rejected(i, "dedupe", reason))
 
     def ref(i: int) -> str:
@@ -403,9 +531,10 @@ def dedupe_and_split(store: ExampleStore, params: DatasetParams) -> Selection:
         [store.categories[i] for i in kept], [store.group_hashes[i] for i in kept], splits, params.split
     )
     leakage = check_leakage_signed(store.signatures[kept], splits, [store.example_ids[i] for i in kept], p.threshold)
+    leakage = with_method_pairs(leakage, kept, splits, store.example_ids, pairs)
     if not leakage.clean:
-        raise ValueError(f"{len(leakage.cross_split_pairs)} near-duplicate pairs straddle splits")
-    return Selection(kept, splits, dropped, clusters, report, leakage, acc.ledger, capped)
+        raise ValueError(f"{len(leakage.cross_split_pairs)} duplicate pairs straddle splits")
+    return Selection(kept, splits, dict(outcome.dropped), clusters, report, leakage, acc.ledger, capped)
 
 
 @dataclass
@@ -480,6 +609,7 @@ def write_dataset(
         leakage=selection.leakage,
         pii_counts=dict(sorted(store.pii_counts.items())),
         duplicate_cluster_sizes={str(k): v for k, v in sorted(cluster_sizes.items())},
+        dedupe=dedupe_counts(params, selection),
         token_stats={s: _stats(lengths[s]) for s in SPLITS},
         params=params.model_dump(mode="json", exclude={"pool"}),  # where the pool lives is no part of the data
         params_fingerprint=params.model_copy(update={"pool": None}).fingerprint(),
@@ -497,6 +627,21 @@ def write_dataset(
     record_version(out_dir.parent, params.name, manifest.version, manifest.user_hashes)
     record_examples(out_dir.parent, params.name, manifest.version, [store.example_ids[i] for i in selection.kept])
     return BuildResult(manifest=manifest, out_dir=out_dir, data_card=out_dir / "data_card.html")
+
+
+METHOD_REASONS = {"exact": "exact_duplicate", "minhash": "near_duplicate", "containment": "contained_duplicate",
+                  "semantic": "semantic_duplicate"}
+
+
+def dedupe_counts(params: DatasetParams, selection: Selection) -> dict[str, dict[str, int]]:
+    """Per method in effect: examples it dropped and clusters it formed (zeros included)."""
+    dropped = Counter(selection.dropped.values())
+    kinds = Counter(c.kind for c in selection.clusters)
+    kind_of = {"exact": "exact", "minhash": "near", "containment": "contained", "semantic": "semantic"}
+    return {
+        m: {"dropped": dropped[METHOD_REASONS[m]], "clusters": kinds[kind_of[m]]}
+        for m in DEDUPE_METHODS if m in params.dedupe.methods
+    }
 
 
 def _stats(lengths: list[int]) -> dict[str, float]:
@@ -533,6 +678,17 @@ def push_dataset(repo_root: Path, remote: str | None) -> bool:
     """Commit the stage's outputs to ``dvc.lock`` and push them to the DVC remote."""
     commit_and_push(repo_root, remote)
     return True
+
+
+def with_embedding_model(params: DatasetParams) -> DatasetParams:
+    """``params`` with ``dedupe.embedding_model`` filled in from the ingest's (``ingest.embed.model``) when empty.
+
+    Only with semantic dedupe on; the model name then travels with the params to every batch.
+    """
+    if "semantic" not in params.dedupe.methods or params.dedupe.embedding_model:
+        return params
+    model = load_params(IngestParams).embed.model
+    return params.model_copy(update={"dedupe": params.dedupe.model_copy(update={"embedding_model": model})})
 
 
 def load_deny_list(params: DatasetParams) -> frozenset[str]:

@@ -18,7 +18,7 @@ from typing import Literal
 
 import numpy as np
 
-from tasks.dataset.dedupe import Cluster, DedupeOutcome, _components, deduplicate, shingles
+from tasks.dataset.dedupe import Cluster, DedupeOutcome, _components, deduplicate, shingle_hashes, shingles
 
 Method = Literal["exact", "minhash", "semantic"]
 METHODS: tuple[Method, ...] = ("exact", "minhash", "semantic")
@@ -63,13 +63,137 @@ def containment_pairs(
     return sorted(set(pairs))
 
 
-def embed_texts(texts: Sequence[str], model_name: str, batch_size: int = 64) -> np.ndarray:
-    """Normalised embeddings of ``texts`` with the project's embedding model."""
+def embed_texts(texts: Sequence[str], model_name: str, batch_size: int | None = None) -> np.ndarray:
+    """Normalised embeddings of ``texts`` with the project's embedding model (batch size: the ingest's automatic one)."""
+    from schemas.params import EmbedParams
     from tasks.common.models import load_embedding_model
 
     model = load_embedding_model(model_name)
-    vectors = model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False)
+    size = batch_size or EmbedParams().batch_size_on(str(model.device))
+    vectors = model.encode(list(texts), batch_size=size, normalize_embeddings=True, show_progress_bar=False)
     return np.asarray(vectors, dtype=np.float32)
+
+
+PAIR_CHUNK = 2_000_000
+"""Candidate pairs generated at a time by ``hashed_containment_pairs`` (bounds its temporaries)."""
+
+
+def _sum_by_code(codes: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(codes, kind="stable")
+    codes, counts = codes[order], counts[order]
+    starts = np.flatnonzero(np.concatenate(([True], codes[1:] != codes[:-1])))
+    return codes[starts], np.add.reduceat(counts, starts)
+
+
+def hashed_containment_pairs(
+    shingle_sets: Sequence[np.ndarray], threshold: float, min_shingles: int = 3, max_postings: int = MAX_POSTINGS
+) -> list[tuple[int, int]]:
+    """``containment_pairs`` over each text's distinct shingle hashes (``shingle_hashes``, deduplicated), in numpy.
+
+    The inverted index is one sort of ``(hash, text)``; a hash held by more than ``max_postings``
+    texts is skipped (as there), and a pair's shared count is over the other hashes while its
+    containment divides by the smaller set's full size. Postings are expanded into pairs
+    ``PAIR_CHUNK`` at a time and summed per pair, so memory follows the distinct candidate pairs.
+    """
+    sizes = np.fromiter(map(len, shingle_sets), dtype=np.int64, count=len(shingle_sets))
+    taking = np.flatnonzero(sizes >= min_shingles)
+    if len(taking) < 2:
+        return []
+    hashes = np.concatenate([shingle_sets[i] for i in taking]).astype(np.uint32)
+    docs = np.repeat(taking, sizes[taking])
+    order = np.argsort(hashes, kind="stable")
+    hashes, docs = hashes[order], docs[order]
+    starts = np.flatnonzero(np.concatenate(([True], hashes[1:] != hashes[:-1])))
+    lengths = np.diff(np.concatenate((starts, [len(hashes)])))
+    useful = (lengths >= 2) & (lengths <= max_postings)
+    starts, lengths = starts[useful], lengths[useful]
+    if not len(starts):
+        return []
+    m = len(shingle_sets)
+    work = np.cumsum(lengths * (lengths - 1) // 2)
+    codes, shared = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    lo = 0
+    while lo < len(starts):
+        hi = max(lo + 1, int(np.searchsorted(work, (work[lo - 1] if lo else 0) + PAIR_CHUNK, side="right")))
+        first_parts, second_parts = [], []
+        for length in np.unique(lengths[lo:hi]):  # runs of one length: all their pairs at once
+            runs = starts[lo:hi][lengths[lo:hi] == length]
+            a, b = np.triu_indices(int(length), k=1)
+            first_parts.append(docs[runs[:, None] + a[None, :]].ravel())
+            second_parts.append(docs[runs[:, None] + b[None, :]].ravel())
+        first, second = np.concatenate(first_parts), np.concatenate(second_parts)
+        chunk = np.minimum(first, second) * m + np.maximum(first, second)
+        chunk_codes, chunk_counts = np.unique(chunk, return_counts=True)
+        codes, shared = _sum_by_code(np.concatenate((codes, chunk_codes)), np.concatenate((shared, chunk_counts)))
+        lo = hi
+    i, j = codes // m, codes % m
+    contained = shared / np.minimum(sizes[i], sizes[j]) >= threshold
+    return list(zip(i[contained].tolist(), j[contained].tolist(), strict=True))
+
+
+def distinct_shingle_hashes(texts: Sequence[str], size: int) -> list[np.ndarray]:
+    """Each text's distinct shingle hashes (the hashes MinHash signs)."""
+    hashes, counts = shingle_hashes(texts, size)
+    return [np.unique(part) for part in np.split(hashes, np.cumsum(counts)[:-1])] if len(texts) else []
+
+
+def semantic_pairs_blockwise(
+    block: Callable[[int, int], np.ndarray], members: Sequence[int], threshold: float, size: int = 2048
+) -> list[tuple[int, int]]:
+    """``semantic_pairs`` over embeddings read a block at a time: positions ``(a, b)``, ``a < b``, in ``members``.
+
+    ``block(start, stop)`` returns rows ``start`` to ``stop`` of the embeddings; ``members`` are the
+    rows taking part (ascending). Two blocks are in memory at a time, never all the embeddings.
+    """
+    members = np.asarray(members, dtype=np.int64)
+    if len(members) < 2:
+        return []
+    ranges = [(k, min(k + size, len(members))) for k in range(0, len(members), size)]
+
+    def rows(lo: int, hi: int) -> np.ndarray:
+        wanted = members[lo:hi]
+        return block(int(wanted[0]), int(wanted[-1]) + 1)[wanted - wanted[0]]
+
+    pairs: list[tuple[int, int]] = []
+    for a, (lo, hi) in enumerate(ranges):
+        left = rows(lo, hi)
+        for lo2, hi2 in ranges[a:]:
+            right = left if lo2 == lo else rows(lo2, hi2)
+            r, c = np.nonzero(left @ right.T >= threshold)
+            r, c = r + lo, c + lo2
+            keep = r < c
+            pairs += zip(r[keep].tolist(), c[keep].tolist(), strict=True)
+    return sorted(pairs)
+
+
+PairFinder = Callable[[list[int]], list[tuple[int, int]]]
+"""Given the surviving items (ascending), pairs of positions among them that one method calls duplicates."""
+
+
+def deduplicate_staged(
+    n: int, stages: Sequence[tuple[str, PairFinder]], rank: Callable[[int], tuple]
+) -> tuple[DedupeOutcome, dict[str, list[tuple[int, int]]]]:
+    """Methods in order, each over what the earlier ones kept; each cluster keeps its best-ranked member.
+
+    Args:
+        n: Items.
+        stages: ``(kind, finder)`` per method in effect: ``exact``, ``near``, ``contained``,
+            ``semantic``; a drop's reason is ``<kind>_duplicate``.
+        rank: Sort key of an item, smallest kept.
+
+    Returns:
+        The outcome (kept ascending, dropped item -> reason, clusters with their kind) and each
+        method's pairs, as item pairs (for the leakage check).
+    """
+    outcome = DedupeOutcome(kept=[])
+    survivors = list(range(n))
+    found: dict[str, list[tuple[int, int]]] = {}
+    for kind, finder in stages:
+        pairs = finder(survivors) if len(survivors) > 1 else []
+        found[kind] = [(survivors[a], survivors[b]) for a, b in pairs]
+        survivors = _drop_components(survivors, pairs, kind, rank, outcome)
+    clusters = sorted(outcome.clusters, key=lambda c: (c.members[0], c.kind))
+    return DedupeOutcome(kept=survivors, dropped=dict(sorted(outcome.dropped.items())), clusters=clusters), found
 
 
 def semantic_pairs(embeddings: np.ndarray, threshold: float, block: int = 1024) -> list[tuple[int, int]]:

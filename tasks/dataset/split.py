@@ -3,14 +3,15 @@
 An example's split depends only on its group key (user_id, else request_id) and the salt, so
 adding logs never moves an existing example, and a group never straddles two splits. Hash buckets
 are uniform within every category, so each category gets the target ratios in expectation; the
-report shows how far each category is from them. A leakage check proves that no near-duplicate
-pair straddles two splits.
+report shows how far each category is from them. A leakage check proves that no duplicate pair
+(near-duplicate MinHash pairs recomputed over the written examples, and every dedupe method's pairs
+among them) straddles two splits.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -93,3 +94,25 @@ def check_leakage_signed(
     pairs = similar_pairs(signatures, threshold)
     crossing = [(ids[i], ids[j]) for i, j in pairs if splits[i] != splits[j]]
     return LeakageReport(threshold=threshold, near_duplicate_pairs=len(pairs), cross_split_pairs=crossing)
+
+
+def with_method_pairs(
+    report: LeakageReport,
+    kept: Sequence[int],
+    splits: Sequence[SplitName],
+    ids: Sequence[str],
+    pairs: Mapping[str, Sequence[tuple[int, int]]],
+) -> LeakageReport:
+    """``report`` extended to every dedupe method's pairs (item indices) among the kept items.
+
+    A method's pairs were found over everything still kept when it ran, so those between two
+    written examples are all of that method's pairs among the written ones.
+    """
+    split_of = dict(zip(kept, splits, strict=True))
+    crossing = list(report.cross_split_pairs)
+    counts = dict(report.pairs_by_kind)
+    for kind, found in pairs.items():
+        among = [(i, j) for i, j in found if i in split_of and j in split_of]
+        counts[kind] = len(among)
+        crossing += [(ids[i], ids[j]) for i, j in among if split_of[i] != split_of[j]]
+    return report.model_copy(update={"cross_split_pairs": sorted(set(crossing)), "pairs_by_kind": dict(sorted(counts.items()))})

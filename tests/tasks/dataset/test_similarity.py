@@ -56,3 +56,47 @@ def test_dedupe_command_method_switch(tmp_path: Path) -> None:
     assert run("minhash") == [rows[0], rows[2]]
     kinds = [json.loads(x)["kind"] for x in (tmp_path / "minhash-clusters.jsonl").read_text().splitlines()]
     assert sorted(kinds) == ["contained", "exact"]
+
+
+def test_hashed_containment_equals_the_reference_in_bounded_chunks(monkeypatch) -> None:
+    """The build's numpy containment (postings expanded a chunk at a time) finds the reference's pairs."""
+    import random
+
+    from tasks.dataset import similarity
+
+    rng = random.Random(1)
+    words = [f"w{i}" for i in range(300)]
+    texts = [" ".join(rng.choice(words) for _ in range(rng.randint(5, 60))) for _ in range(300)]
+    for k in range(40):  # excerpts of earlier texts
+        t = texts[k].split()
+        texts.append(" ".join(t[len(t) // 4 : len(t) // 4 + max(4, len(t) // 2)]))
+    texts += ["one common phrase said here " + t for t in texts[:80]]
+    monkeypatch.setattr(similarity, "PAIR_CHUNK", 500)  # many chunks, sums carried across them
+    expected = containment_pairs(texts, 0.8)
+    assert len(expected) > 40
+    assert similarity.hashed_containment_pairs(similarity.distinct_shingle_hashes(texts, 3), 0.8) == expected
+
+
+def test_blockwise_semantic_pairs_equal_the_whole_matrix_over_a_subset() -> None:
+    import numpy as np
+
+    from tasks.dataset.similarity import semantic_pairs, semantic_pairs_blockwise
+
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(300, 8)).astype(np.float32)
+    vectors[150:] = vectors[:150] + rng.normal(scale=0.05, size=(150, 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    members = [i for i in range(300) if i % 7]
+    expected = semantic_pairs(vectors[members], 0.99)
+    assert expected
+    assert semantic_pairs_blockwise(lambda a, b: vectors[a:b], members, 0.99, size=32) == expected
+
+
+def test_staged_dedupe_runs_each_method_over_what_the_earlier_kept() -> None:
+    from tasks.dataset.similarity import deduplicate_staged
+
+    stages = [("exact", lambda s: [(0, 1)] if s[:2] == [0, 1] else []), ("semantic", lambda s: [(a, a + 1) for a in range(len(s) - 1)])]
+    outcome, pairs = deduplicate_staged(4, stages, rank=lambda i: (-i,))  # the highest index ranks best
+    assert outcome.dropped == {0: "exact_duplicate", 1: "semantic_duplicate", 2: "semantic_duplicate"}
+    assert outcome.kept == [3] and pairs == {"exact": [(0, 1)], "semantic": [(1, 2), (2, 3)]}
+    assert [(c.kind, c.members, c.kept) for c in outcome.clusters] == [("exact", [0, 1], 1), ("semantic", [1, 2, 3], 3)]
