@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -38,12 +40,18 @@ def ingest(
     runner: RunnerOption = None,
     workers: WorkersOption = None,
     dask_address: DaskAddressOption = None,
+    force_flow: Annotated[bool, typer.Option(
+        "--force-flow", help="Run the Prefect flow (and record a flow run) even when nothing changed.")] = False,
     params_file: ParamsOption = None,
 ) -> None:
-    """Index SOURCE_DIR incrementally and publish a corpus version (runs the Prefect flow)."""
-    from flows.ingest import ingest_flow
+    """Index SOURCE_DIR incrementally and publish a corpus version (runs the Prefect flow).
+
+    When nothing changed since the last published version, it says so without starting the flow
+    engine (no flow run is recorded; ``--force-flow`` records one). Same report, same exit code.
+    """
     from tasks.common.accounting import reason_code, stage_report
     from tasks.ingest.lock import TableLocked
+    from tasks.ingest.unchanged import unchanged_report
     from tasks.ingest.versions import manifest_root
 
     task_runner = runner_params(runner, workers, dask_address, params_file)
@@ -56,11 +64,20 @@ def ingest(
     verdict = None
     with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
         try:
-            if gate:
+            report = None if force_flow else unchanged_report(params)
+            if report is not None:
+                typer.echo(f"ingest: nothing changed since {report.version}; no flow run created (--force-flow records one)", err=True)
+            elif gate:
+                wait_for_server = start_temporary_server()
                 from flows.ingest_and_gate import ingest_and_gate  # imports presidio (~20 s on a loaded 2-core box)
 
+                wait_for_server()
                 report, verdict = ingest_and_gate(params, params_or_fail(ServingParams, path=params_file).gate, task_runner)
             else:
+                wait_for_server = start_temporary_server()
+                from flows.ingest import ingest_flow
+
+                wait_for_server()
                 report = ingest_flow(params, task_runner)
         except TableLocked as error:
             fail(str(error))
@@ -82,6 +99,23 @@ def ingest(
     typer.echo("ingest: " + " ".join(f"{key}={value}" for key, value in counts.items()))
     if verdict is not None:
         typer.echo(f"retrieval gate: {'passed' if verdict.passed else 'REGRESSED'}, {verdict.action}; CURRENT is {verdict.current}")
+
+
+def start_temporary_server() -> Callable[[], None]:
+    """Start Prefect's temporary API server on a thread, as the flow's first API call would, so that
+    its start-up (a uvicorn process, on the other core) overlaps the flow's imports; returns what
+    waits for it, to call before the flow. Nothing starts when ``PREFECT_API_URL`` names a server.
+    A failed start is left to the flow, which starts the server again and raises as it always did.
+    """
+    from prefect.settings import PREFECT_API_URL
+
+    if PREFECT_API_URL.value():
+        return lambda: None
+    from prefect.server.api.server import SubprocessASGIServer
+
+    thread = threading.Thread(target=SubprocessASGIServer().start, name="prefect-temporary-server", daemon=True)
+    thread.start()
+    return thread.join
 
 
 def search(
