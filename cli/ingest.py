@@ -5,8 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -68,16 +66,12 @@ def ingest(
             if report is not None:
                 typer.echo(f"ingest: nothing changed since {report.version}; no flow run created (--force-flow records one)", err=True)
             elif gate:
-                wait_for_server = start_temporary_server()
                 from flows.ingest_and_gate import ingest_and_gate  # imports presidio (~20 s on a loaded 2-core box)
 
-                wait_for_server()
                 report, verdict = ingest_and_gate(params, params_or_fail(ServingParams, path=params_file).gate, task_runner)
             else:
-                wait_for_server = start_temporary_server()
                 from flows.ingest import ingest_flow
 
-                wait_for_server()
                 report = ingest_flow(params, task_runner)
         except TableLocked as error:
             fail(str(error))
@@ -99,23 +93,6 @@ def ingest(
     typer.echo("ingest: " + " ".join(f"{key}={value}" for key, value in counts.items()))
     if verdict is not None:
         typer.echo(f"retrieval gate: {'passed' if verdict.passed else 'REGRESSED'}, {verdict.action}; CURRENT is {verdict.current}")
-
-
-def start_temporary_server() -> Callable[[], None]:
-    """Start Prefect's temporary API server on a thread, as the flow's first API call would, so that
-    its start-up (a uvicorn process, on the other core) overlaps the flow's imports; returns what
-    waits for it, to call before the flow. Nothing starts when ``PREFECT_API_URL`` names a server.
-    A failed start is left to the flow, which starts the server again and raises as it always did.
-    """
-    from prefect.settings import PREFECT_API_URL
-
-    if PREFECT_API_URL.value():
-        return lambda: None
-    from prefect.server.api.server import SubprocessASGIServer
-
-    thread = threading.Thread(target=SubprocessASGIServer().start, name="prefect-temporary-server", daemon=True)
-    thread.start()
-    return thread.join
 
 
 def search(
