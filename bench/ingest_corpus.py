@@ -18,7 +18,9 @@ time the chunker before session 4 (``packing=greedy``, ``whole_if_fits=false``,
 
 With ``--reruns`` it then times, the same way, an unchanged re-run and a re-run after editing
 ``--changed`` (default 1%) of the files (``tools.bench_corpus.mutate_corpus``), each as a share of
-the cold run (targets <= 2% and <= 5%).
+the cold run (targets <= 2% and <= 5%). ``--reruns-only COLD_SECONDS --work DIR [--seed N]`` times
+only the re-runs against the index an earlier run left in DIR, so code changes can be measured
+without a new cold ingest.
 
     python bench/ingest_corpus.py [--docs 500] [--backend torch] [--floor-backend torch] [--set KEY=VALUE] [--reruns] [--json]
 """
@@ -102,18 +104,23 @@ def vector_ndcg(db: Path, backend: str, docs: set[str], qrels: Path, k: int = 10
     return {"queries": len(ids), f"ndcg@{k}": round(float(np.mean(values)), 4)}
 
 
-def time_reruns(python: str, source: Path, db: Path, work: Path, cold_s: float, changed: float) -> dict:
-    """Unchanged and ``changed``-edited re-runs of the ingest, whole process each, against the cold run."""
+def time_reruns(python: str, source: Path, db: Path, work: Path, cold_s: float, changed: float, seed: int = 1) -> dict:
+    """Unchanged and ``changed``-edited re-runs of the ingest, whole process each, against the cold run.
+
+    ``seed`` picks the edits: give each repeat on one folder its own, or the edits repeat themselves.
+    """
     from tools.bench_corpus import mutate_corpus
 
     command = [python, "-m", "cli.app", "ingest", str(source), "--db", str(db), "--json"]
     runs = {}
     for name in ("unchanged", "changed"):
-        edited = len(mutate_corpus(source, changed, seed=1)) if name == "changed" else 0
+        edited = len(mutate_corpus(source, changed, seed=seed)) if name == "changed" else 0
         seconds, out = timed_process(command, work)
         summary = json.loads(out.strip().splitlines()[-1])
         runs[name] = {"seconds": round(seconds, 1), "share_of_cold": round(seconds / cold_s, 4), "edited_files": edited,
-                      **{key: summary[key] for key in ("unchanged", "added", "changed", "chunks_written", "chunks_deleted")}}
+                      "load": os.getloadavg()[0],
+                      **{key: summary[key] for key in ("unchanged", "added", "changed", "chunks_written", "chunks_deleted")},
+                      "stage_seconds": {stage: t["seconds"] for stage, t in summary["timings"].items()}}
     return runs
 
 
@@ -132,8 +139,23 @@ def main() -> None:
                         help="Time the floor once (before the ingest) instead of before and after it.")
     parser.add_argument("--reruns", action="store_true", help="Also time an unchanged and a --changed re-run.")
     parser.add_argument("--changed", type=float, default=0.01)
+    parser.add_argument("--reruns-only", type=float, default=None, metavar="COLD_SECONDS",
+                        help="Only time the re-runs against the index already in --work, as shares of COLD_SECONDS "
+                             "(a cold run's seconds measured earlier on the same folder); the slice is not rewritten.")
+    parser.add_argument("--seed", type=int, default=1, help="Seed of the --changed edits (one per repeat on a folder).")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.reruns_only is not None:
+        if args.work is None:
+            raise SystemExit("--reruns-only needs --work, the folder of an earlier run")
+        work = args.work
+        result = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "load_before": os.getloadavg(),
+                  "cold_seconds": args.reruns_only,
+                  "reruns": time_reruns(sys.executable, work / "docs", work / f"lancedb-{args.backend}", work,
+                                        args.reruns_only, args.changed, args.seed),
+                  "load_after": os.getloadavg()}
+        print(json.dumps(result, indent=None if args.json else 2))
+        return
 
     work = args.work or Path(tempfile.mkdtemp(prefix="tributary-nfcorpus-"))
     source, db = work / "docs", work / f"lancedb-{args.backend}"
@@ -179,7 +201,7 @@ def main() -> None:
     result["quality"] = {split: vector_ndcg(db, args.backend, {p.stem for p in source.glob("*.txt")},
                                             NFCORPUS / "qrels" / f"{split}.tsv") for split in args.qrels.split(",")}
     if args.reruns:
-        result["reruns"] = time_reruns(python, source, db, work, ingest_s, args.changed)
+        result["reruns"] = time_reruns(python, source, db, work, ingest_s, args.changed, args.seed)
     result["load_after"] = os.getloadavg()
     print(json.dumps(result, indent=None if args.json else 2))
 

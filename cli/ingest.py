@@ -38,12 +38,18 @@ def ingest(
     runner: RunnerOption = None,
     workers: WorkersOption = None,
     dask_address: DaskAddressOption = None,
+    force_flow: Annotated[bool, typer.Option(
+        "--force-flow", help="Run the Prefect flow (and record a flow run) even when nothing changed.")] = False,
     params_file: ParamsOption = None,
 ) -> None:
-    """Index SOURCE_DIR incrementally and publish a corpus version (runs the Prefect flow)."""
-    from flows.ingest import ingest_flow
+    """Index SOURCE_DIR incrementally and publish a corpus version (runs the Prefect flow).
+
+    When nothing changed since the last published version, it says so without starting the flow
+    engine (no flow run is recorded; ``--force-flow`` records one). Same report, same exit code.
+    """
     from tasks.common.accounting import reason_code, stage_report
     from tasks.ingest.lock import TableLocked
+    from tasks.ingest.unchanged import unchanged_report
     from tasks.ingest.versions import manifest_root
 
     task_runner = runner_params(runner, workers, dask_address, params_file)
@@ -56,11 +62,16 @@ def ingest(
     verdict = None
     with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
         try:
-            if gate:
+            report = None if force_flow else unchanged_report(params)
+            if report is not None:
+                typer.echo(f"ingest: nothing changed since {report.version}; no flow run created (--force-flow records one)", err=True)
+            elif gate:
                 from flows.ingest_and_gate import ingest_and_gate  # imports presidio (~20 s on a loaded 2-core box)
 
                 report, verdict = ingest_and_gate(params, params_or_fail(ServingParams, path=params_file).gate, task_runner)
             else:
+                from flows.ingest import ingest_flow
+
                 report = ingest_flow(params, task_runner)
         except TableLocked as error:
             fail(str(error))

@@ -156,8 +156,12 @@ def load_embedder(params: EmbedParams) -> Embedder:
 def describe_model(params: EmbedParams, known: ModelInfo | None) -> ModelInfo:
     """The model's identity, reusing ``known`` (from the last manifest) while the local files are
     untouched and the backend is the same, so a run with nothing to embed never loads the model."""
+    return still_known(params, known) or load_embedder(params).info
+
+
+def still_known(params: EmbedParams, known: ModelInfo | None) -> ModelInfo | None:
+    """``known`` when it is the configured model and backend and the local files are untouched, else None."""
     if known is not None and known.name == params.model and known.files_signature is not None \
-            and known.backend == params.backend:
-        if local_files_signature(params.model) == known.files_signature:
-            return known
-    return load_embedder(params).info
+            and known.backend == params.backend and local_files_signature(params.model) == known.files_signature:
+        return known
+    return None

@@ -1,18 +1,26 @@
-"""LanceDB edge: open the chunks table, roll back unpublished writes, write batches, tag, clean up."""
+"""LanceDB edge: open the chunks table, roll back unpublished writes, write batches, tag, clean up.
+
+``lancedb`` is imported where a connection is made (about half the import time of an ingest
+process), so a run that only checks whether anything changed (:func:`published_is_newest`,
+through ``lance``) never loads it.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-import lancedb
 import numpy as np
 import pyarrow as pa
-from lancedb.index import FTS
 
 from schemas.corpus import chunk_table_schema
 from schemas.documents import Chunk
+
+if TYPE_CHECKING:
+    import lancedb
 
 log = logging.getLogger(__name__)
 _DELETE_BATCH = 500
@@ -20,7 +28,28 @@ _DELETE_BATCH = 500
 
 def connect(uri: str) -> lancedb.DBConnection:
     """Connect to a LanceDB database (a local folder or any URI LanceDB accepts)."""
+    import lancedb
+
     return lancedb.connect(uri)
+
+
+def published_is_newest(db: str, name: str, published_tag: str, dimension: int) -> bool:
+    """Whether a local table's newest version is the published one with vectors of ``dimension``:
+    then :func:`open_for_writing` would neither roll back nor fail, and a run with nothing to do
+    may skip it. False when unsure (a remote database, no such table or tag): open it for writing.
+    """
+    import lance  # the Lance dataset under a local LanceDB table, without lancedb's own imports
+
+    path = Path(db) / f"{name}.lance"
+    if "://" in db or not path.is_dir():
+        return False
+    dataset = lance.dataset(str(path))
+    try:
+        published = dataset.tags.get_version(published_tag)
+    except ValueError:  # lance: "Ref not found" for a missing tag
+        return False
+    vector = dataset.schema.field("vector") if "vector" in dataset.schema.names else None
+    return dataset.version == published and vector is not None and getattr(vector.type, "list_size", None) == dimension
 
 
 def table_exists(db: lancedb.DBConnection, name: str) -> bool:
@@ -109,6 +138,8 @@ def replace_documents(table, doc_ids: Sequence[str], rows: pa.Table) -> int:
 
 def refresh_indexes(table) -> None:
     """Create the full-text index on ``text`` or bring it up to date with new rows."""
+    from lancedb.index import FTS
+
     names = {index.name for index in table.list_indices()}
     if "text_idx" not in names:
         table.create_index("text", config=FTS(), replace=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -72,12 +73,15 @@ def current_holder(index: IndexParams) -> LockHolder | None:
 
 def this_process(table: str) -> LockHolder:
     """A holder record for the current process (and its Prefect flow run, when inside one)."""
-    from prefect.runtime import flow_run
+    run_id = run_name = None
+    if "prefect" in sys.modules:  # a process that never imported Prefect runs no flow (the CLI's unchanged check)
+        from prefect.runtime import flow_run
 
-    run_id = flow_run.get_id()
+        run_id = flow_run.get_id()
+        run_name = flow_run.get_name() if run_id else None
     return LockHolder(
         table=table, pid=os.getpid(), host=socket.gethostname(), started_at=datetime.now(timezone.utc),
-        flow_run_id=str(run_id) if run_id else None, flow_run_name=flow_run.get_name() if run_id else None,
+        flow_run_id=str(run_id) if run_id else None, flow_run_name=run_name,
     )
 
 

@@ -10,6 +10,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+import lancedb  # noqa: F401 - imported with the flow, not by the plan stage's first connect (tasks.ingest.index defers it)
 import numpy as np
 from prefect import task
 from prefect.cache_policies import NO_CACHE
