@@ -19,6 +19,7 @@ from tasks.pii.recognizers import (
     NameLikeEntityRecognizer,
 )
 from tasks.pii.redact import analyze_texts
+from tests.tasks.pii.entities import Artifacts
 
 PARAMS = RedactParams()
 ENGLISH = frozenset(
@@ -176,16 +177,6 @@ def test_gazetteer_skips_inflected_lower_case_and_short_capitals() -> None:
     assert _spans(recognizer, "Lies called, then HARRY and tanner") == ["Lies", "HARRY", "tanner"]
 
 
-class _Entity:
-    def __init__(self, text: str, start: int, label: str) -> None:
-        self.text, self.start_char, self.end_char, self.label_ = text, start, start + len(text), label
-
-
-class _Artifacts:
-    def __init__(self, text: str, spans: list[tuple[str, str]]) -> None:
-        self.entities = [_Entity(t, text.index(t), label) for t, label in spans]
-
-
 @pytest.mark.parametrize(
     ("span", "person"),
     [("Damnnnn", False), ("Wizards", False), ("Webb Group", False), ("Mansfield Building Society", False),
@@ -195,7 +186,7 @@ def test_name_like_entities_skip_elongated_inflected_and_organisations(span: str
     recognizer = NameLikeEntityRecognizer(ENGLISH | {"wizard", "group", "building", "society"},
                                           FIRST | {"Webb", "Mansfield"}, inflections=frozenset())
     text = f"I asked {span} about it"
-    assert bool(recognizer.analyze(text, ["PERSON"], _Artifacts(text, [(span, "ORGANIZATION")]))) is person
+    assert bool(recognizer.analyze(text, ["PERSON"], Artifacts(text, [(span, "ORGANIZATION")]))) is person
 
 
 def test_grouped_phones_leave_dates_with_times_and_paths() -> None:

@@ -25,6 +25,7 @@ from tasks.pii.recognizers import (
     user_handle_recognizer,
 )
 from tasks.pii.redact import analyze_texts, redact_examples
+from tests.tasks.pii.entities import Artifacts
 
 PARAMS = RedactParams()
 
@@ -197,16 +198,6 @@ def test_the_gazetteer_comes_from_fakers_locales() -> None:
     assert len(first) > 10_000 and len(last) > 10_000
 
 
-class _Entity:
-    def __init__(self, text: str, start: int, label: str) -> None:
-        self.text, self.start_char, self.end_char, self.label_ = text, start, start + len(text), label
-
-
-class _Artifacts:
-    def __init__(self, text: str, spans: list[tuple[str, str]]) -> None:
-        self.entities = [_Entity(t, text.index(t), label) for t, label in spans]
-
-
 @pytest.mark.parametrize(
     ("span", "label", "person"),
     [
@@ -225,7 +216,7 @@ class _Artifacts:
 def test_name_like_spacy_entities(span: str, label: str, person: bool) -> None:
     recognizer = NameLikeEntityRecognizer(ENGLISH | {"api", "jenkins"}, FIRST)
     text = f"I asked {span} about it"
-    found = recognizer.analyze(text, ["PERSON"], _Artifacts(text, [(span, label)]))
+    found = recognizer.analyze(text, ["PERSON"], Artifacts(text, [(span, label)]))
     assert bool(found) is person
 
 
