@@ -8,14 +8,13 @@ from prefect.artifacts import create_markdown_artifact, create_progress_artifact
 from tqdm import tqdm
 
 from schemas.corpus import IngestReport
-from schemas.lock import LockHolder
-from schemas.params import IndexParams, IngestParams, RunnerParams
+from schemas.params import IngestParams, RunnerParams
 from tasks.ingest import prefect_tasks as steps
 from tasks.common.clock import StageClock, log_timings
 from tasks.ingest.plan import pipeline_fingerprint, settle_batch, settle_run
 from tasks.ingest.report import ingest_summary_markdown
 from tasks.common.runners import build_runner, ordered_results, parallelism
-from tasks.ingest.lock import table_lock
+from tasks.ingest.lock import log_lock_wait, table_lock
 from tasks.ingest.progress import IngestProgress
 from tasks.ingest.versions import manifest_root, next_version_name
 
@@ -127,10 +126,3 @@ def artifact_key(prefix: str, params: IngestParams) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", f"{prefix}-{params.index.table}".lower())
 
 
-def log_lock_wait(logger, index: IndexParams, holder: LockHolder | None) -> None:
-    """Say whom the run waits for, and for how long at most."""
-    who = holder.describe() if holder else "a run that has not recorded itself yet"
-    logger.warning(
-        "table %r is locked by another ingest (%s); waiting up to %.0f s", index.table, who, index.lock_timeout_s,
-        extra={"event": "lock_wait", "table": index.table, "holder_pid": holder.pid if holder else None},
-    )

@@ -146,3 +146,12 @@ def table_lock(index: IndexParams, on_wait: Callable[[LockHolder | None], None] 
             atomic_write_text(path.parent / HOLDER_FILE, released.model_dump_json())
     finally:
         lock.release()
+
+
+def log_lock_wait(logger: logging.Logger | logging.LoggerAdapter, index: IndexParams, holder: LockHolder | None) -> None:
+    """Say whom a run waits for on ``index``'s table, and for how long at most (``table_lock``'s ``on_wait``)."""
+    who = holder.describe() if holder else "a run that has not recorded itself yet"
+    logger.warning(
+        "table %r is locked by another ingest (%s); waiting up to %.0f s", index.table, who, index.lock_timeout_s,
+        extra={"event": "lock_wait", "table": index.table, "holder_pid": holder.pid if holder else None},
+    )

@@ -15,13 +15,12 @@ from __future__ import annotations
 import logging
 
 from schemas.corpus import IngestReport
-from schemas.lock import LockHolder
 from schemas.params import IngestParams
 from tasks.common.clock import StageClock
 from tasks.ingest.discover import discover_documents
 from tasks.ingest.embed import still_known
 from tasks.ingest.index import published_is_newest
-from tasks.ingest.lock import table_lock
+from tasks.ingest.lock import log_lock_wait, table_lock
 from tasks.ingest.plan import pipeline_fingerprint, plan_ingest, settle_run
 from tasks.ingest.versions import latest_manifest, manifest_root, next_version_name
 
@@ -42,7 +41,7 @@ def unchanged_report(params: IngestParams) -> IngestReport | None:
     with clock.stage("discover"):
         sources = discover_documents(params.source_dir)
     clock.items["discover"] = len(sources)
-    with table_lock(params.index, on_wait=lambda holder: log_lock_wait(params, holder)) as waited:
+    with table_lock(params.index, on_wait=lambda holder: log_lock_wait(log, params.index, holder)) as waited:
         clock.add("lock-wait", waited, 0)
         with clock.stage("plan"):
             root = manifest_root(params.index)
@@ -63,8 +62,3 @@ def unchanged_report(params: IngestParams) -> IngestReport | None:
         timings=clock.timings(),
     )
 
-
-def log_lock_wait(params: IngestParams, holder: LockHolder | None) -> None:
-    """Say whom the check waits for, and for how long at most (as the flow's own message does)."""
-    who = holder.describe() if holder else "a run that has not recorded itself yet"
-    log.warning("table %r is locked by another ingest (%s); waiting up to %.0f s", params.index.table, who, params.index.lock_timeout_s)
