@@ -106,12 +106,16 @@ def planted_logs(values: PlantedValues, n: int, seed: int = 0, users: int = 40) 
     return SyntheticCorpus(lines=lines, planted_pii=planted, categories=sorted({json.loads(x)["category"] for x in lines}))
 
 
-def ambient_text(corpus: SyntheticCorpus) -> str:
-    """The log lines with every planted value cut out: words the logs carry anyway (templates, replies)."""
-    values = sorted({p.value for p in corpus.planted_pii}, key=len, reverse=True)
-    pattern = re.compile("|".join(map(re.escape, values))) if values else None
-    raw = "\n".join(corpus.lines)
-    return pattern.sub(" ", raw) if pattern else raw
+def ambient_text(values: PlantedValues, n: int, seed: int = 0, users: int = 40) -> str:
+    """The lines ``planted_logs`` writes for these arguments with every planted value left out.
+
+    That is the text the logs carry anyway (templates, replies, product names): the same lines are
+    generated with each value replaced by a blank of its own (the random choices depend only on how
+    many values each kind has), so a value that is also a word of the templates (the name "Ledger"
+    beside the product "Ledger Pro") is found there and not taken for a leak.
+    """
+    blanks = PlantedValues(*(["_"] * len(v) for v in (values.names, values.phones, values.cards, values.emails, values.addresses)))
+    return "\n".join(planted_logs(blanks, n, seed=seed, users=users).lines)
 
 
 def _occurs(value: str, folded_text: str) -> bool:

@@ -89,7 +89,7 @@ class Fingerprints:
     validate: str
     """Pool schema version, validation settings, the salts of the stored hashes, the token counter."""
     redact: str
-    """Redaction settings (what changes the output), presidio and spaCy versions, MinHash settings."""
+    """Redaction settings (what changes the output), the redactor's code, presidio and spaCy versions, MinHash settings."""
     embed: str | None = None
     """The embedding model (name and weights) and the compared text's settings; None when semantic dedupe is off."""
 
@@ -98,6 +98,7 @@ def fingerprints(params: DatasetParams) -> Fingerprints:
     """The fingerprints of ``params``: selection, split ratios, dedupe threshold and outputs are not in them."""
     from tasks.common.models import DEFAULT_MODEL
     from tasks.pii.engine import SPACY_MODEL
+    from tasks.pii.version import redactor_fingerprint
 
     validate = _digest(
         {
@@ -115,6 +116,7 @@ def fingerprints(params: DatasetParams) -> Fingerprints:
             "validate": validate,
             "redact": redact_settings,
             "presidio": _version("presidio_analyzer"),
+            "redactor": redactor_fingerprint(),
             "spacy": _version("spacy"),
             "spacy_model": [SPACY_MODEL, _version(SPACY_MODEL)],
             "minhash": [dedupe.num_perm, dedupe.shingle_size, dedupe.include_system],

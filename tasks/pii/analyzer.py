@@ -8,8 +8,16 @@ from presidio_analyzer import AnalyzerEngine
 from presidio_analyzer.predefined_recognizers import SpacyRecognizer
 
 from tasks.pii.engine import LANGUAGE, build_nlp_engine
-from tasks.pii.names import PersonShape, LowerCaseCuedNameRecognizer, PlausibleSpacyRecognizer, SurnameRecognizer, english_inflections
+from tasks.pii.names import (
+    IntroductionRecognizer,
+    LowerCaseCuedNameRecognizer,
+    PersonShape,
+    PlausibleSpacyRecognizer,
+    SurnameRecognizer,
+    english_inflections,
+)
 from tasks.pii.recognizers import (
+    COMMON_WORDS,
     CapitalisedNameRecognizer,
     CuedNameRecognizer,
     GazetteerNameRecognizer,
@@ -68,8 +76,10 @@ def build_analyzer(skip_parser: bool = True, extra_recognizers: bool = True) -> 
         registry.add_recognizer(NameLikeEntityRecognizer(english, inflections=inflections))
         registry.add_recognizer(SurnameRecognizer(english | inflections, *person_name_gazetteer()))
         registry.add_recognizer(LowerCaseCuedNameRecognizer(english | inflections, person_name_gazetteer()[0]))
+        registry.add_recognizer(IntroductionRecognizer(english | inflections, *person_name_gazetteer(), COMMON_WORDS))
         for recognizer in (
             CuedNameRecognizer(shape),
+            CuedNameRecognizer(shape, fields=True),
             user_handle_recognizer(),
             id_number_recognizer(),
             LuhnCardRecognizer(),

@@ -5,6 +5,7 @@ spaCy's small model tags tweet slang, interjections and headline words as PERSON
 from the words' shape and the English and name word lists, and ``PlausibleSpacyRecognizer`` drops
 those PERSON findings. ``ParticleNameRecognizer`` carries a found name over the particles and the
 capitalised surname that follow it (``Ahmed El Ouahabi``, ``Pieter van der Berg``).
+``IntroductionRecognizer`` takes the name a writer gives themselves (``my name is DJ Switch``, ``Lily here.``).
 """
 
 from __future__ import annotations
@@ -126,6 +127,10 @@ class PersonShape:
         if english_spans and self._all_english(folded):
             return None
         return start, end
+
+    def known(self, word: str) -> bool:
+        """True when ``word`` is a known first or last name (any case)."""
+        return word.casefold() in self._names
 
     def english_only(self, span: str) -> bool:
         """True when every word of ``span`` is (inflected) English and none a known first or last name."""
@@ -260,5 +265,64 @@ class LowerCaseCuedNameRecognizer(EntityRecognizer):
                 results.append(RecognizerResult("PERSON", m.start(1), m.end(1), 0.6))
         for m in self._GREETED.finditer(text):
             if m.group(1) in self._first and m.group(1) not in VOCATIVES:
+                results.append(RecognizerResult("PERSON", m.start(1), m.end(1), 0.5))
+        return results
+
+
+_INTRODUCTION = (
+    r"(?i:my name is|my name's|name's|call me|je m'appelle|me llamo|mi chiamo|ich heiße|ich heisse|mein name ist|"
+    r"meu nome é|mijn naam is|jag heter|jeg heter|nazywam się|"
+    r"soy|je suis|ich bin|sono|ik ben|eu sou|"
+    r"(?:hi|hello|hey|good morning|good afternoon|good evening|hola|bonjour|hallo)[,!]?[ ](?:this is|it's|it is)|"
+    r"my (?:colleague|coworker|co-worker|manager|boss|friend|wife|husband|partner|son|daughter|brother|sister|"
+    r"mother|father|mom|mum|dad|neighbou?r|lawyer|doctor|assistant|supervisor|client|landlord|tenant))[ ]{1,3}"
+)
+_CAPITALISED = r"\p{Lu}[\p{L}'’-]*"
+
+
+class IntroductionRecognizer(EntityRecognizer):
+    """What a person calls themselves: the capitalised words after an introduction, and a signed opening.
+
+    * After "my name is" (and its forms in nine languages, "soy", "ich bin"), a greeting and "this is" /
+      "it's", or a relation ("my colleague", "my wife"): one to three capitalised words, English or not
+      (``my name is DJ Switch``, ``je m'appelle The Watcher``, ``Hello, this is GT``, ``my colleague K Choi``). What a writer gives as their own name is redacted even when its
+      words are English; a lone stop word or common word (``this is Support``) is not taken.
+    * One to three capitalised words opening the text or a line, then ``here`` and a stop (``Lily here.``,
+      ``KK here,``): each word a known first or last name, or no English word at all (``Question
+      here:`` is not taken).
+    """
+
+    def __init__(self, english: frozenset[str], first: Iterable[str], last: Iterable[str],
+                 common: Iterable[str] = ()) -> None:
+        self._english = english
+        self._names = frozenset(n.casefold() for n in first) | frozenset(n.casefold() for n in last)
+        self._common = frozenset(common) | STOP_WORDS
+        name = _CAPITALISED + r"(?:[ ]" + _CAPITALISED + r"){0,2}"
+        self._introduced = regex.compile(r"(?<![\w])" + _INTRODUCTION + r"(?-i:(" + name + r"))(?![\w@/])")
+        self._signed = regex.compile(r"(?m:^|(?<=[.!?][ ]))(" + name + r")[ ]here(?=[.,!:;]|\s*$)")
+        super().__init__(supported_entities=["PERSON"], name="IntroductionRecognizer", supported_language=LANGUAGE)
+
+    def load(self) -> None:
+        """Nothing to load: the lists are given."""
+
+    def _named(self, word: str) -> bool:
+        folded = word.casefold().strip("'’-")
+        return folded in self._names or not inflected_english(folded, self._english)
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        """PERSON findings after an introduction and before a signed "here"."""
+        if "PERSON" not in entities:
+            return []
+        results = []
+        for m in self._introduced.finditer(text):
+            words = m.group(1).split()
+            if len(words) == 1 and words[0].casefold().strip("'’-") in self._common:
+                continue
+            results.append(RecognizerResult("PERSON", m.start(1), m.end(1), 0.6))
+        for m in self._signed.finditer(text):
+            words = m.group(1).split()
+            if words[0].casefold() not in self._common and all(self._named(w) for w in words):
                 results.append(RecognizerResult("PERSON", m.start(1), m.end(1), 0.5))
         return results

@@ -184,29 +184,38 @@ class CuedNameRecognizer(PatternRecognizer):
     Cues: a greeting ("Hello Sardagna,"), a form field ("Name: Müge", "Patient: Hadda"), a title
     ("Mrs Contessi", "Dr. Baird"), a verb phrase ("directed by", "registered to", "my name is",
     "regards,"), and a capitalised word opening the text before a comma ("Qiumei, good news").
-    A candidate whose first word is a stop word or a common salutation word ("Hi All") is dropped,
+    A candidate whose first word is a stop word, a common salutation word ("Hi All") or an adverb
+    ("Hi Really"; not a known name ending in -ly, "Thanks Lily") is dropped,
     and so is one of several words that are all English and no known name by ``shape``
     (``tasks.pii.names.PersonShape``: "Dear Retirement Account"), or one that runs into a slash ("Filed by Mozilla/5.0"). A "name:" field of
     a thing ("Bank Name:", "Company Name:") is no cue.
+
+    With ``fields=True`` the recognizer takes the form fields only ("Customer: DJ Switch") and keeps
+    a value of several English words: a field that names a person holds a name, whatever its words.
     """
 
-    def __init__(self, shape=None) -> None:
+    def __init__(self, shape=None, fields: bool = False) -> None:
         self._shape = shape
-        patterns = [
-            Pattern(f"name after {cue}", r"(?<=" + regex + r")" + _NAME + r"\b(?!/)", 0.6) for cue, regex in _NAME_CUES.items()
-        ]
-        patterns.append(Pattern("vocative opening", r"(?:^|(?<=^<\w{1,3}>))(?-i:" + NAME_WORD + r")(?=,\s)", 0.5))
-        super().__init__(supported_entity="PERSON", name="CuedNameRecognizer", patterns=patterns)
+        self._fields = fields
+        cues = {k: v for k, v in _NAME_CUES.items() if (k == "field") == fields}
+        patterns = [Pattern(f"name after {cue}", r"(?<=" + regex + r")" + _NAME + r"\b(?!/)", 0.6) for cue, regex in cues.items()]
+        if not fields:
+            patterns.append(Pattern("vocative opening", r"(?:^|(?<=^<\w{1,3}>))(?-i:" + NAME_WORD + r")(?=,\s)", 0.5))
+        name = "FieldNameRecognizer" if fields else "CuedNameRecognizer"
+        super().__init__(supported_entity="PERSON", name=name, patterns=patterns)
 
     def invalidate_result(self, pattern_text: str) -> bool:
         """Drop a candidate opening with a stop word, a common word or an adverb."""
         from spacy.lang.en.stop_words import STOP_WORDS
 
-        first = pattern_text.split()[0].casefold().strip("'’-")
-        if first in STOP_WORDS or first in COMMON_WORDS or first.endswith("ly") or len(first) < 2:
-            return True
-        several = len(pattern_text.split()) > 1  # "Dear Retirement Account"; one English word may be a name ("Complainant: Alamo")
-        return self._shape is not None and several and self._shape.english_only(pattern_text)
+        words = pattern_text.split()
+        first = words[0].casefold().strip("'’-.")
+        several = len(words) > 1
+        initial = len(first) == 1 and several  # "Contact: K Choi"
+        adverb = first.endswith("ly") and not (self._shape is not None and self._shape.known(first))  # "Lily" is a name
+        if first in STOP_WORDS or first in COMMON_WORDS or adverb or (len(first) < 2 and not initial):
+            return True  # "Dear Retirement Account"; one English word may be a name ("Complainant: Alamo")
+        return self._shape is not None and several and not self._fields and self._shape.english_only(pattern_text)
 
 
 def user_handle_recognizer() -> PatternRecognizer:
@@ -219,14 +228,14 @@ def user_handle_recognizer() -> PatternRecognizer:
 
 
 def id_number_recognizer() -> PatternRecognizer:
-    """Record numbers: ``MRN-780498``, letters then six or more digits (``MED24535084``), long digit runs."""
+    """Record numbers: ``MRN-780498``, letters then six or more digits (``MED24535084``), long digit runs (``017948040.4271``)."""
     return PatternRecognizer(
         supported_entity="ID_NUMBER",
         name="IdNumberRecognizer",
         patterns=[
             Pattern("medical record number", r"\b(?i:mrn)[-:# ]*\d{4,}\b", 0.8),
             Pattern("prefixed id", r"\b[A-Z]{1,4}\d{6,}\b", 0.5),
-            Pattern("long digit run", r"(?<![\w.-])\d{9,}(?![\w.-])", 0.45),
+            Pattern("long digit run", r"(?<![\w.-])\d{9,}(?:[.-]\d{1,6})?(?![\w-]|[.]\d)", 0.45),
         ],
     )
 

@@ -56,6 +56,24 @@ def test_fingerprints_ignore_selection_split_ratios_and_worker_counts() -> None:
     assert validation.validate != base.validate and validation.redact != base.redact
 
 
+def test_the_redaction_fingerprint_covers_the_redactors_code(tmp_path: Path, monkeypatch) -> None:
+    import shutil
+
+    import tasks.pii.version as version
+
+    copy = tmp_path / "pii"
+    shutil.copytree(Path(version.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    before = version.source_digest(copy)
+    assert version.source_digest(copy) == before
+    names = copy / "names.py"
+    names.write_text(names.read_text() + "\n# one more cue\n")
+    assert version.source_digest(copy) != before
+    base = fingerprints(DatasetParams())
+    monkeypatch.setattr(version, "redactor_fingerprint", lambda: version.source_digest(copy))
+    changed = fingerprints(DatasetParams())
+    assert changed.validate == base.validate and changed.redact != base.redact
+
+
 def test_forget_user_removes_their_rows_and_is_idempotent(tmp_path: Path) -> None:
     params, lines = DatasetParams(), _lines()
     _, rows = _pool_with(tmp_path, params, lines)

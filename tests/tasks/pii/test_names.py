@@ -7,6 +7,7 @@ import pytest
 
 from schemas.params import RedactParams
 from tasks.pii.names import (
+    IntroductionRecognizer,
     LowerCaseCuedNameRecognizer,
     PersonShape,
     SurnameRecognizer,
@@ -24,10 +25,10 @@ from tests.tasks.pii.entities import Artifacts
 PARAMS = RedactParams()
 ENGLISH = frozenset(
     "lie hang medium say download follow award winner retirement account credit wrong ball licker libra tax "
-    "will mark grace the we it my god oh".split()
+    "will mark grace the we it my god oh dj switch watcher question support lily really".split()
 ) | {"hung", "media"}
-FIRST = frozenset({"Ahmed", "Pieter", "Maria", "Grace", "Will", "Tanner", "Lies", "Hung", "Media", "Omar", "Harry", "My"})
-LAST = frozenset({"Smith", "Mutombo", "Berg", "Li"})
+FIRST = frozenset({"Ahmed", "Pieter", "Maria", "Grace", "Will", "Tanner", "Lies", "Hung", "Media", "Omar", "Harry", "My", "Lily"})
+LAST = frozenset({"Smith", "Mutombo", "Berg", "Li", "Choi"})
 SHAPE = PersonShape(ENGLISH, FIRST, LAST)
 
 
@@ -168,7 +169,47 @@ def test_lower_case_greeting_skips_terms_of_address() -> None:
     ],
 )
 def test_cued_name_false_positives(text: str, found: list[str]) -> None:
-    assert _spans(CuedNameRecognizer(SHAPE), text) == found
+    assert _spans(CuedNameRecognizer(SHAPE), text) + _spans(CuedNameRecognizer(SHAPE, fields=True), text) == found
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("Thanks Lily! Sorted.", ["Lily"]),  # a known name ending in -ly is no adverb
+        ("Hi Really, thanks", []),
+        ("Contact: K Choi, 0123", ["K Choi"]),  # an initial before a surname
+        ("Grade: A", []),  # a lone letter is no name
+        ("Customer: DJ Switch\nPhone: 1", ["DJ Switch"]),  # a person's field keeps English words
+        ("Dear DJ Switch, hello", []),  # after a greeting several English words stay no name
+    ],
+)
+def test_cued_names_initials_adverbs_and_fields(text: str, found: list[str]) -> None:
+    assert _spans(CuedNameRecognizer(SHAPE), text) + _spans(CuedNameRecognizer(SHAPE, fields=True), text) == found
+
+
+INTRODUCTIONS = IntroductionRecognizer(ENGLISH, FIRST, LAST, {"support", "officer"})
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("Hi, my name is DJ Switch. My card", ["DJ Switch"]),  # English words, given as a name
+        ("Bonjour, je m'appelle The Watcher.", ["The Watcher"]),
+        ("Hola, soy DJ Switch, mi correo", ["DJ Switch"]),
+        ("Hello, this is GT (gt@example.com).", ["GT"]),
+        ("my colleague K Choi gave me this number", ["K Choi"]),
+        ("KK here. I moved to", ["KK"]),
+        ("Thanks.\nLily here, about the invoice", ["Lily"]),  # a known name, though English
+        ("Hello, this is Support.", []),  # a lone common word
+        ("my name is not important", []),  # nothing capitalised
+        ("Question here: why", []),  # English and no name
+        ("Support here.", []),
+        ("The problem is here. Nothing here.", []),
+        ("this is GT, the new model", []),  # "this is" without a greeting is no introduction
+    ],
+)
+def test_introductions(text: str, found: list[str]) -> None:
+    assert _spans(INTRODUCTIONS, text) == found
 
 
 def test_gazetteer_skips_inflected_lower_case_and_short_capitals() -> None:

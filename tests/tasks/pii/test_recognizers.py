@@ -34,6 +34,11 @@ def _spans(recognizer, text: str, entity: str) -> list[str]:
     return [text[r.start : r.end] for r in recognizer.analyze(text, [entity]) if r.score >= PARAMS.score_threshold]
 
 
+def _cued(text: str) -> list[str]:
+    """Names after cues: the greeting, title and verb cues, then the form fields (two recognizers)."""
+    return _spans(CuedNameRecognizer(), text, "PERSON") + _spans(CuedNameRecognizer(fields=True), text, "PERSON")
+
+
 @pytest.mark.parametrize(
     ("text", "name"),
     [
@@ -48,7 +53,7 @@ def _spans(recognizer, text: str, entity: str) -> list[str]:
     ],
 )
 def test_cued_names_hit(text: str, name: str) -> None:
-    assert name in _spans(CuedNameRecognizer(), text, "PERSON")
+    assert name in _cued(text)
 
 
 @pytest.mark.parametrize(
@@ -64,7 +69,7 @@ def test_cued_names_hit(text: str, name: str) -> None:
     ],
 )
 def test_cued_names_miss_common_words(text: str) -> None:
-    assert _spans(CuedNameRecognizer(), text, "PERSON") == []
+    assert _cued(text) == []
 
 
 def test_user_handles_hit_and_emails_do_not() -> None:
@@ -77,6 +82,8 @@ def test_id_numbers() -> None:
     recognizer = id_number_recognizer()
     text = "Records MRN-780498, H1905301 and account 484742703 on 2024-03-01, room 12, v2.10.3"
     assert _spans(recognizer, text, "ID_NUMBER") == ["MRN-780498", "H1905301", "484742703"]
+    text = "this number 017948040.4271, or 123456789. Not 12345678.50 or 1234567890.1.2"
+    assert sorted(_spans(recognizer, text, "ID_NUMBER")) == ["017948040.4271", "123456789"]
 
 
 def test_luhn_cards_whatever_the_prefix() -> None:
@@ -254,7 +261,7 @@ def test_international_streets_need_a_number_and_a_street_word(text: str) -> Non
     ],
 )
 def test_cued_names_after_roles_and_verbs(text: str, name: str) -> None:
-    assert name in _spans(CuedNameRecognizer(), text, "PERSON")
+    assert name in _cued(text)
 
 
 def test_echoes_redact_a_name_where_it_recurs_without_a_cue() -> None:
@@ -283,7 +290,7 @@ def test_echoes_reach_every_message_of_a_redacted_example() -> None:
     ],
 )
 def test_cued_names_in_other_languages(text: str, name: str) -> None:
-    spans = _spans(CuedNameRecognizer(), text, "PERSON")
+    spans = _cued(text)
     assert name in spans and not {"Hola", "Bonjour", "Hallo", "Ciao"} & set(spans)
 
 
