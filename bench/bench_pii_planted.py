@@ -35,7 +35,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 from bench.bench_pii_public import DATA, read_ambientmeta, read_conll  # noqa: E402
-from tools.planted_pii import PlantedValues, _occurs, ambient_text, leaked_values, planted_logs  # noqa: E402
+from tools.planted_pii import PlantedValues, _occurs, ambient_text, leaked_values, planted_logs, published_texts  # noqa: E402
 
 STREET_WORDS = ("road", "street", "lane", "way", "close", "boulevard", "avenue", "trail", "grove", "view", "drive",
                 "court", "place", "crescent", "hill", "row", "walk", "gardens", "terrace", "square", "park")
@@ -74,18 +74,6 @@ def public_values(seed: int = 0) -> PlantedValues:
         names=ordered(names), phones=ordered(spans["PHONE"]), cards=ordered(spans["CREDIT_CARD"]),
         emails=ordered(spans["EMAIL"]), addresses=ordered(addresses),
     )
-
-
-def published_texts(out: Path, summary_json: str) -> dict[str, str]:
-    """Every file of the built folder as text (parquet as its rows in JSON), and the run summary."""
-    import pyarrow.parquet as pq
-
-    texts = {str(p.relative_to(out)): p.read_text(errors="replace") for p in out.rglob("*")
-             if p.is_file() and p.suffix != ".parquet"}
-    for p in out.rglob("*.parquet"):
-        texts[str(p.relative_to(out))] = json.dumps(pq.read_table(p).to_pylist(), ensure_ascii=False)
-    texts["summary"] = summary_json
-    return texts
 
 
 def main() -> None:

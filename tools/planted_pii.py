@@ -11,11 +11,13 @@ benchmark): ``planted_pii`` lists every value planted, with its kind.
 
 from __future__ import annotations
 
+import html
 import json
 import random
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from tools.synthetic_logs import PlantedPII, SyntheticCorpus, _assistant_text, _log
 
@@ -127,6 +129,28 @@ def _occurs(value: str, folded_text: str) -> bool:
             return True
         start = at + 1
     return False
+
+
+def published_texts(out: Path, summary_json: str) -> dict[str, str]:
+    """Every file of a built dataset folder as text, and the run summary, for ``leaked_values``.
+
+    Parquet files are given as their rows in JSON; HTML files (the data card) with their entities
+    decoded, so that ``&gt;`` is not read as a word and an escaped value (``O&#x27;Brien``) is found.
+    """
+    import pyarrow.parquet as pq
+
+    texts = {}
+    for p in sorted(out.rglob("*")):
+        if not p.is_file():
+            continue
+        if p.suffix == ".parquet":
+            text = json.dumps(pq.read_table(p).to_pylist(), ensure_ascii=False)
+        else:
+            text = p.read_text(errors="replace")
+            text = html.unescape(text) if p.suffix == ".html" else text
+        texts[str(p.relative_to(out))] = text
+    texts["summary"] = summary_json
+    return texts
 
 
 def leaked_values(published: dict[str, str], planted: list[PlantedPII], ambient: str = "") -> dict[str, set[str]]:

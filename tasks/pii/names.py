@@ -133,8 +133,15 @@ class PersonShape:
         return word.casefold() in self._names
 
     def english_only(self, span: str) -> bool:
-        """True when every word of ``span`` is (inflected) English and none a known first or last name."""
-        folded = [m.group().casefold().strip("'’.-") for m in _NAME_WORD.finditer(span)]
+        """True when every word of ``span`` is (inflected) English and none a known first or last name.
+
+        A word of two or three capitals that is no chat acronym counts as initials, not English
+        (``DJ Switch``, ``AJ Styles``).
+        """
+        words = [m.group() for m in _NAME_WORD.finditer(span)]
+        if any(2 <= len(w) <= 3 and w.isupper() and w.casefold() not in CHAT_ACRONYMS for w in words):
+            return False
+        folded = [w.casefold().strip("'’.-") for w in words]
         return bool(folded) and self._all_english(folded)
 
     def plausible(self, text: str, start: int, end: int, english_spans: bool = False) -> bool:
@@ -277,7 +284,12 @@ _INTRODUCTION = (
     r"my (?:colleague|coworker|co-worker|manager|boss|friend|wife|husband|partner|son|daughter|brother|sister|"
     r"mother|father|mom|mum|dad|neighbou?r|lawyer|doctor|assistant|supervisor|client|landlord|tenant))[ ]{1,3}"
 )
-_CAPITALISED = r"\p{Lu}[\p{L}'’-]*"
+_SIGN_OFF = (
+    r"(?i:regards|best regards|kind regards|warm regards|best wishes|best|cheers|thanks|thank you|many thanks|"
+    r"sincerely|yours sincerely|yours truly|yours|respectfully|saludos|cordialement|grüße|gruß|mfg)[,!]?\s{1,3}"
+)
+_CAPITALISED = r"\p{Lu}(?:\.|[\p{L}'’-]*)"
+"""A capitalised word or an initial with its full stop (``K.``); a word's own full stop is not taken."""
 
 
 class IntroductionRecognizer(EntityRecognizer):
@@ -287,18 +299,26 @@ class IntroductionRecognizer(EntityRecognizer):
       "it's", or a relation ("my colleague", "my wife"): one to three capitalised words, English or not
       (``my name is DJ Switch``, ``je m'appelle The Watcher``, ``Hello, this is GT``, ``my colleague K Choi``). What a writer gives as their own name is redacted even when its
       words are English; a lone stop word or common word (``this is Support``) is not taken.
+    * A sign-off ending the text or a line: "Regards," "Thanks," "Cheers," ... and one to three
+      capitalised words, English or not (``Regards, DJ Switch``; a lone common word, ``Thanks, Team``, is
+      not taken).
     * One to three capitalised words opening the text or a line, then ``here`` and a stop (``Lily here.``,
-      ``KK here,``): each word a known first or last name, or no English word at all (``Question
-      here:`` is not taken).
+      ``KK here,``): a known first name and more words (``Ray Bradbury here``), or each word an
+      initial, a known first or last name or no English word (``K Choi here``; ``Question here:``
+      and initials alone are not taken).
     """
 
     def __init__(self, english: frozenset[str], first: Iterable[str], last: Iterable[str],
                  common: Iterable[str] = ()) -> None:
         self._english = english
-        self._names = frozenset(n.casefold() for n in first) | frozenset(n.casefold() for n in last)
+        self._first = frozenset(n.casefold() for n in first)
+        self._names = self._first | frozenset(n.casefold() for n in last)
         self._common = frozenset(common) | STOP_WORDS
         name = _CAPITALISED + r"(?:[ ]" + _CAPITALISED + r"){0,2}"
         self._introduced = regex.compile(r"(?<![\w])" + _INTRODUCTION + r"(?-i:(" + name + r"))(?![\w@/])")
+        self._signed_off = regex.compile(
+            r"(?<![\w])" + _SIGN_OFF + r"(?-i:(" + name + r"))[ ]*(?:[.!]|$)[ ]*$", regex.MULTILINE
+        )
         self._signed = regex.compile(r"(?m:^|(?<=[.!?][ ]))(" + name + r")[ ]here(?=[.,!:;]|\s*$)")
         super().__init__(supported_entities=["PERSON"], name="IntroductionRecognizer", supported_language=LANGUAGE)
 
@@ -306,8 +326,8 @@ class IntroductionRecognizer(EntityRecognizer):
         """Nothing to load: the lists are given."""
 
     def _named(self, word: str) -> bool:
-        folded = word.casefold().strip("'’-")
-        return folded in self._names or not inflected_english(folded, self._english)
+        folded = word.casefold().strip("'’.-")
+        return len(folded) == 1 or folded in self._names or not inflected_english(folded, self._english)
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
@@ -321,8 +341,17 @@ class IntroductionRecognizer(EntityRecognizer):
             if len(words) == 1 and words[0].casefold().strip("'’-") in self._common:
                 continue
             results.append(RecognizerResult("PERSON", m.start(1), m.end(1), 0.6))
+        for m in self._signed_off.finditer(text):
+            words = m.group(1).split()
+            if len(words) == 1 and words[0].casefold().strip("'’.-") in self._common:
+                continue
+            results.append(RecognizerResult("PERSON", m.start(1), m.end(1), 0.6))
         for m in self._signed.finditer(text):
             words = m.group(1).split()
-            if words[0].casefold() not in self._common and all(self._named(w) for w in words):
+            first_name = len(words) > 1 and words[0].casefold() in self._first  # "Ray Bradbury- here"
+            initials_only = all(len(w.strip(".")) == 1 for w in words)
+            if words[0].casefold() not in self._common and not initials_only and (
+                first_name or all(self._named(w) for w in words)
+            ):
                 results.append(RecognizerResult("PERSON", m.start(1), m.end(1), 0.5))
         return results

@@ -191,7 +191,8 @@ class CuedNameRecognizer(PatternRecognizer):
     a thing ("Bank Name:", "Company Name:") is no cue.
 
     With ``fields=True`` the recognizer takes the form fields only ("Customer: DJ Switch") and keeps
-    a value of several English words: a field that names a person holds a name, whatever its words.
+    a value of several English words, a stop word first too ("Customer: The Watcher"): a field that
+    names a person holds a name, whatever its words.
     """
 
     def __init__(self, shape=None, fields: bool = False) -> None:
@@ -213,7 +214,9 @@ class CuedNameRecognizer(PatternRecognizer):
         several = len(words) > 1
         initial = len(first) == 1 and several  # "Contact: K Choi"
         adverb = first.endswith("ly") and not (self._shape is not None and self._shape.known(first))  # "Lily" is a name
-        if first in STOP_WORDS or first in COMMON_WORDS or adverb or (len(first) < 2 and not initial):
+        article = self._fields and several and first in STOP_WORDS  # "Customer: The Watcher"
+        common = first in STOP_WORDS or first in COMMON_WORDS
+        if (common and not article) or adverb or (len(first) < 2 and not initial):
             return True  # "Dear Retirement Account"; one English word may be a name ("Complainant: Alamo")
         return self._shape is not None and several and not self._fields and self._shape.english_only(pattern_text)
 

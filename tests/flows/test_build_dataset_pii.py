@@ -9,16 +9,14 @@ the run summary are searched for each value and for each word of each name.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 
 from flows.build_dataset import build_dataset
 from schemas.params import DatasetParams
-from tools.planted_pii import PlantedValues, ambient_text, leaked_values, planted_logs
+from tools.planted_pii import PlantedValues, ambient_text, leaked_values, planted_logs, published_texts
 from tools.synthetic_logs import write_logs
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -55,18 +53,9 @@ def planted_build(tmp_path_factory: pytest.TempPathFactory):
     return corpus, summary, Path(summary.out_dir)
 
 
-def _published(out: Path, summary) -> dict[str, str]:
-    texts = {str(p.relative_to(out)): p.read_text(errors="replace") for p in out.rglob("*")
-             if p.is_file() and p.suffix != ".parquet"}
-    for p in out.rglob("*.parquet"):
-        texts[str(p.relative_to(out))] = json.dumps(pq.read_table(p).to_pylist(), ensure_ascii=False)
-    texts["summary"] = summary.model_dump_json()
-    return texts
-
-
 def test_no_planted_value_anywhere_in_the_built_folder(planted_build) -> None:
     corpus, summary, out = planted_build
-    published = _published(out, summary)
+    published = published_texts(out, summary.model_dump_json())
     assert {"train.jsonl", "train.parquet", "rejects.jsonl", "manifest.json", "data_card.html"} <= set(published)
     assert summary.written >= 30  # the planted lines are kept, not dropped
     assert {p.entity_type for p in corpus.planted_pii} == {"name", "phone", "card", "email", "address"}
@@ -77,7 +66,7 @@ def test_no_planted_value_anywhere_in_the_built_folder(planted_build) -> None:
 def test_no_word_of_a_planted_name_survives(planted_build) -> None:
     """The first name the reply greets the customer with ("Thanks Rubija!") is redacted too."""
     _, summary, out = planted_build
-    published = "\n".join(_published(out, summary).values())
+    published = "\n".join(published_texts(out, summary.model_dump_json()).values())
     words = {w for name in PLANTED.names for w in re.findall(r"[^\W\d_]{3,}", name)}
     assert [w for w in sorted(words) if re.search(rf"(?<!\w){re.escape(w)}(?!\w)", published)] == []
     assert "<PERSON_1>" in published and "<CREDIT_CARD_1>" in published and "<STREET_ADDRESS_1>" in published

@@ -25,7 +25,7 @@ from tests.tasks.pii.entities import Artifacts
 PARAMS = RedactParams()
 ENGLISH = frozenset(
     "lie hang medium say download follow award winner retirement account credit wrong ball licker libra tax "
-    "will mark grace the we it my god oh dj switch watcher question support lily really".split()
+    "will mark grace the we it my god oh dj omg switch watcher question support lily really".split()
 ) | {"hung", "media"}
 FIRST = frozenset({"Ahmed", "Pieter", "Maria", "Grace", "Will", "Tanner", "Lies", "Hung", "Media", "Omar", "Harry", "My", "Lily"})
 LAST = frozenset({"Smith", "Mutombo", "Berg", "Li", "Choi"})
@@ -180,7 +180,11 @@ def test_cued_name_false_positives(text: str, found: list[str]) -> None:
         ("Contact: K Choi, 0123", ["K Choi"]),  # an initial before a surname
         ("Grade: A", []),  # a lone letter is no name
         ("Customer: DJ Switch\nPhone: 1", ["DJ Switch"]),  # a person's field keeps English words
-        ("Dear DJ Switch, hello", []),  # after a greeting several English words stay no name
+        ("Dear Retirement Switch, hello", []),  # after a greeting several English words stay no name
+        ("I talked to DJ Switch yesterday", ["DJ Switch"]),  # two capitals: initials, not English
+        ("Dear OMG Switch, hello", []),  # a chat acronym is no initials
+        ("Customer: The Watcher\nPhone: 1", ["The Watcher"]),  # a person's field: an article first too
+        ("Customer: The\nPhone: 1", []),
     ],
 )
 def test_cued_names_initials_adverbs_and_fields(text: str, found: list[str]) -> None:
@@ -199,6 +203,14 @@ INTRODUCTIONS = IntroductionRecognizer(ENGLISH, FIRST, LAST, {"support", "office
         ("Hello, this is GT (gt@example.com).", ["GT"]),
         ("my colleague K Choi gave me this number", ["K Choi"]),
         ("KK here. I moved to", ["KK"]),
+        ("Harry Question- here.", ["Harry Question-"]),  # a known first name, then any capitalised word
+        ("K Choi here. I moved", ["K Choi"]),  # an initial and a surname
+        ("K. Choi here. I moved", ["K. Choi"]),
+        ("Bonjour, je m'appelle Maria.", ["Maria"]),  # the sentence's full stop is not taken
+        ("A. B. here.", []),  # initials alone
+        ("Can you update the email? Regards, DJ Switch", ["DJ Switch"]),  # a sign-off, English words
+        ("Thanks, Support\nNext line", []),  # a lone common word
+        ("Regards, Maria. See you", []),  # a sign-off ends the text or the line
         ("Thanks.\nLily here, about the invoice", ["Lily"]),  # a known name, though English
         ("Hello, this is Support.", []),  # a lone common word
         ("my name is not important", []),  # nothing capitalised
