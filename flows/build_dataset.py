@@ -136,6 +136,7 @@ def build_dataset(
         pushed=pushed,
         timings=clock.timings(),
         pool=pool_report,
+        dedupe_pairs=selection.pairs,
     )
     stage_lines = [f"{r.stage} " + " ".join(f"{k}={v}" for k, v in r.as_flat().items()) for r in m.stages]
     for report, line in zip(m.stages, stage_lines, strict=True):
