@@ -17,6 +17,7 @@ each with its seconds and the Python heap peak (tracemalloc; numpy's buffers are
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -97,7 +98,7 @@ def main() -> None:
     texts = _texts(args.rows + extra, seed=5)
     sigs = minhash_signatures(texts, params.dedupe.num_perm, params.dedupe.shingle_size, workers=1)
     vecs = _vectors(args.rows + extra, seed=5) if args.semantic else None
-    ids = [f"{i:032x}" for i in range(len(texts))]
+    ids = [hashlib.sha256(str(i).encode()).hexdigest() for i in range(len(texts))]  # like example ids
     out: dict = {"rows": args.rows, "new_rows": extra, "load": os.getloadavg()[0]}
     with tempfile.TemporaryDirectory() as tmp:
         pool = Path(tmp)
