@@ -664,7 +664,7 @@ def dedupe_counts(params: DatasetParams, selection: Selection) -> dict[str, dict
     kinds = Counter(c.kind for c in selection.clusters)
     kind_of = {"exact": "exact", "minhash": "near", "containment": "contained", "semantic": "semantic"}
     return {
-        m: {"dropped": dropped[METHOD_REASONS[m]], "clusters": kinds[kind_of[m]], **selection.pairs.get(m, {})}
+        m: {"dropped": dropped[METHOD_REASONS[m]], "clusters": kinds[kind_of[m]]}
         for m in DEDUPE_METHODS if m in params.dedupe.methods
     }
 

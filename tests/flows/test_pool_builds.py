@@ -81,8 +81,7 @@ def test_an_incremental_build_equals_a_build_from_scratch(tmp_path: Path, lines:
     assert 0 < warm["compared_rows"] <= ALL - FIRST
     assert scratch["compared_rows"] == warm["compared_rows"] + warm["reused_rows"] and scratch["new_pairs"] > 0
     assert cold["new_pairs"] + warm["new_pairs"] == scratch["new_pairs"]
-    manifest = json.loads((tmp_path / "o2" / "manifest.json").read_text())
-    assert manifest["dedupe"]["minhash"]["compared_rows"] == warm["compared_rows"]
+    assert (tmp_path / "o2" / "manifest.json").read_bytes().count(b"compared_rows") == 0  # run facts: not in the version
 
 
 def test_a_threshold_change_recomputes_that_methods_pairs_and_forget_removes_pairs(tmp_path: Path, lines: list[str]) -> None:
