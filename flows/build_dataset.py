@@ -117,7 +117,7 @@ def build_dataset(
             raise stages.failed_batches_error(failures)
         check_drift(tally, input_lines, params.drift)  # before anything is written: the previous version stays
         with clock.stage("dedupe-and-split", len(store)):
-            selection = stages.dedupe_and_split(store, params)
+            selection = stages.dedupe_and_split(store, params, pair_store=True)
         tally.merge(selection.tally)
         with clock.stage("write", len(selection.kept)):
             result = stages.write_dataset(target, params, store, selection, rejects, tally.reports(STAGES), sources, input_lines, contamination)

@@ -228,7 +228,9 @@ def update_pairs(pool_root: Path, params: DatasetParams, method: str, wanted: Se
         missing.difference_update(part.ids[k] for k in take)
         new_ids += [part.ids[k] for k in take]
         new_parts.append(part.vectors[take])
-    new_vectors = np.concatenate(new_parts) if new_parts else np.zeros((0, 1))
+    if missing:  # an example the pool lacks would silently lose its pairs
+        raise ValueError(f"{len(missing)} examples to compare are not current rows of the pool {pool_root}")
+    new_vectors = np.concatenate(new_parts)
     found: dict[tuple[str, str], float] = {}
     for part in pool_vectors(pool_root, params, method):
         for i, j, score in scorer(new_vectors, part.vectors):

@@ -520,18 +520,22 @@ def update_pool_pairs(store: ExampleStore, params: DatasetParams) -> dict[str, d
 
 
 @task(name="dedupe-and-split", cache_policy=NO_CACHE, persist_result=False)
-def dedupe_and_split(store: ExampleStore, params: DatasetParams) -> Selection:
+def dedupe_and_split(store: ExampleStore, params: DatasetParams, pair_store: bool = False) -> Selection:
     """Duplicate removal by each method in effect, the stable split, and the leakage check over the store.
 
     Each method runs over what the earlier ones kept (exact, MinHash, containment, semantic);
     each cluster keeps its best-ranked member (``ExampleStore.rank``: quality, then newest).
 
+    With ``pair_store`` (the build: its examples are pool rows and it holds the pool's lock), the
+    MinHash and semantic pairs come from the pool's pair store, brought up to date first; without
+    it they are computed over the store (the same pairs).
+
     Raises:
         ValueError: when a duplicate pair of any method straddles two splits (the build must not publish).
     """
     p = params.dedupe
-    pair_updates = update_pool_pairs(store, params)
-    outcome, pairs = deduplicate_staged(len(store), dedupe_stages(store, params, pairs_from_pool=True), store.rank)
+    pair_updates = update_pool_pairs(store, params) if pair_store else {}
+    outcome, pairs = deduplicate_staged(len(store), dedupe_stages(store, params, pairs_from_pool=pair_store), store.rank)
     acc = Accounting(Ledger())
     acc.ledger.seen("dedupe", len(store))
     for i, reason in outcome.dropped.items():
