@@ -117,7 +117,7 @@ def build_dataset(
             raise stages.failed_batches_error(failures)
         check_drift(tally, input_lines, params.drift)  # before anything is written: the previous version stays
         with clock.stage("dedupe-and-split", len(store)):
-            selection = stages.dedupe_and_split(store, params)
+            selection = stages.dedupe_and_split(store, params, pair_store=True)
         tally.merge(selection.tally)
         with clock.stage("write", len(selection.kept)):
             result = stages.write_dataset(target, params, store, selection, rejects, tally.reports(STAGES), sources, input_lines, contamination)
@@ -136,6 +136,7 @@ def build_dataset(
         pushed=pushed,
         timings=clock.timings(),
         pool=pool_report,
+        dedupe_pairs=selection.pairs,
     )
     stage_lines = [f"{r.stage} " + " ".join(f"{k}={v}" for k, v in r.as_flat().items()) for r in m.stages]
     for report, line in zip(m.stages, stage_lines, strict=True):

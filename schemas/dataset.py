@@ -246,3 +246,8 @@ class BuildSummary(BuildCounts):
     pushed: bool = False
     timings: dict[str, StageTiming] = Field(default_factory=dict, description="Seconds and items per stage of this run.")
     pool: PoolReport | None = Field(None, description="What this build reused from the example pool and processed anew.")
+    dedupe_pairs: dict[str, dict[str, int]] = Field(
+        default_factory=dict,
+        description="Per method whose pairs the pool stores (minhash, semantic): compared_rows (examples compared anew "
+        "with every pool example), reused_rows (pairs already stored), new_pairs.",
+    )

@@ -406,14 +406,23 @@ def forget_user(pool_uri: str | Path, user_hash_value: str) -> int:
 
     Each part holding the user is rewritten without them (a new part, temp + rename) and only then
     deleted, under the pool's lock: a crash in between leaves both, and the rows of the old part
-    are removed by the next call (idempotent: a second call removes 0).
+    are removed by the next call (idempotent: a second call removes 0). The pair store's pairs and
+    compared marks of the user's examples are removed first (``tasks.dataset.pairs.forget_examples``).
     """
+    from tasks.dataset.pairs import forget_examples
+
     root = Path(pool_uri)
     if not (root / PARTS).is_dir():
         return 0
     removed = 0
     with pool_lock(root):
         _remove_temporaries(root)
+        examples: set[str] = set()
+        for path in _parts(root):
+            users = pq.read_table(path, columns=["user_hash", "example_id"])
+            hit = pc.fill_null(pc.equal(users["user_hash"], user_hash_value), False)
+            examples.update(e for e in users["example_id"].filter(hit).to_pylist() if e)
+        forget_examples(root, examples)  # their pairs first: a crash here leaves rows, and the next call finds them
         for path in _parts(root):
             users = pq.read_table(path, columns=["user_hash"])["user_hash"]
             hit = pc.fill_null(pc.equal(users, user_hash_value), False)

@@ -53,6 +53,7 @@ from tasks.dataset.forget import read_deny_list, record_version
 from tasks.dataset.lineage import record_examples
 from tasks.dataset.plots import write_plot_data
 from tasks.dataset.read import RawLine, iter_raw_lines, parse_log_line
+from tasks.dataset import pairs as pairs_lib
 from tasks.dataset import pool as pool_lib
 from tasks.dataset.select import cap_per_user, select_fields
 from tasks.dataset.split import assign_split, check_leakage_signed, split_report, with_method_pairs
@@ -437,6 +438,8 @@ class Selection:
 
     capped: list[int] = field(default_factory=list)
     """Store indices over ``select.max_per_user`` (after dedupe), ascending."""
+    pairs: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Per stored method (minhash, semantic): examples compared anew, reused from the pair store, pairs found."""
 
     def duplicate_records(self, store: ExampleStore) -> Iterator[RejectedRecord]:
         """A record for each example dropped after the batches (duplicates, capped), in store (input) order."""
@@ -483,8 +486,14 @@ def _semantic_pairs(store: ExampleStore, threshold: float) -> PairFinder:
     return lambda survivors: semantic_pairs_blockwise(store.embeddings.block, survivors, threshold)
 
 
-def dedupe_stages(store: ExampleStore, params: DatasetParams) -> list[tuple[str, PairFinder]]:
-    """The methods in effect (``dedupe.methods``), in order, as ``(cluster kind, pair finder)`` over the store."""
+def dedupe_stages(
+    store: ExampleStore, params: DatasetParams, pairs_from_pool: bool = False
+) -> list[tuple[str, PairFinder]]:
+    """The methods in effect (``dedupe.methods``), in order, as ``(cluster kind, pair finder)`` over the store.
+
+    With ``pairs_from_pool``, MinHash and semantic pairs come from the pool's pair store
+    (``tasks.dataset.pairs``; ``update_pool_pairs`` first), the same pairs recomputing them gives.
+    """
     p = params.dedupe
     finders: dict[str, tuple[str, PairFinder]] = {
         "exact": ("exact", _exact_pairs(store.exact_keys)),
@@ -492,21 +501,41 @@ def dedupe_stages(store: ExampleStore, params: DatasetParams) -> list[tuple[str,
         "containment": ("contained", _contained_pairs(store, params)),
         "semantic": ("semantic", _semantic_pairs(store, p.semantic_threshold)),
     }
+    if pairs_from_pool:
+        root = Path(params.pool_uri)
+        for method, kind in (("minhash", "near"), ("semantic", "semantic")):
+            if method in p.methods:
+                finders[method] = (kind, pairs_lib.stored_finder(root, params, method, store.example_ids))
     return [finders[method] for method in DEDUPE_METHODS if method in p.methods]
 
 
+def update_pool_pairs(store: ExampleStore, params: DatasetParams) -> dict[str, dict[str, int]]:
+    """Bring the pool's pair store up to date for the store's examples (pool lock held); counts per method."""
+    updates = {}
+    for method in pairs_lib.STORED_METHODS:
+        if method in params.dedupe.methods:
+            u = pairs_lib.update_pairs(Path(params.pool_uri), params, method, store.example_ids)
+            updates[method] = {"compared_rows": u.compared_rows, "reused_rows": u.reused_rows, "new_pairs": u.new_pairs}
+    return updates
+
+
 @task(name="dedupe-and-split", cache_policy=NO_CACHE, persist_result=False)
-def dedupe_and_split(store: ExampleStore, params: DatasetParams) -> Selection:
+def dedupe_and_split(store: ExampleStore, params: DatasetParams, pair_store: bool = False) -> Selection:
     """Duplicate removal by each method in effect, the stable split, and the leakage check over the store.
 
     Each method runs over what the earlier ones kept (exact, MinHash, containment, semantic);
     each cluster keeps its best-ranked member (``ExampleStore.rank``: quality, then newest).
 
+    With ``pair_store`` (the build: its examples are pool rows and it holds the pool's lock), the
+    MinHash and semantic pairs come from the pool's pair store, brought up to date first; without
+    it they are computed over the store (the same pairs).
+
     Raises:
         ValueError: when a duplicate pair of any method straddles two splits (the build must not publish).
     """
     p = params.dedupe
-    outcome, pairs = deduplicate_staged(len(store), dedupe_stages(store, params), store.rank)
+    pair_updates = update_pool_pairs(store, params) if pair_store else {}
+    outcome, pairs = deduplicate_staged(len(store), dedupe_stages(store, params, pairs_from_pool=pair_store), store.rank)
     acc = Accounting(Ledger())
     acc.ledger.seen("dedupe", len(store))
     for i, reason in outcome.dropped.items():
@@ -534,7 +563,7 @@ def dedupe_and_split(store: ExampleStore, params: DatasetParams) -> Selection:
     leakage = with_method_pairs(leakage, kept, splits, store.example_ids, pairs)
     if not leakage.clean:
         raise ValueError(f"{len(leakage.cross_split_pairs)} duplicate pairs straddle splits")
-    return Selection(kept, splits, dict(outcome.dropped), clusters, report, leakage, acc.ledger, capped)
+    return Selection(kept, splits, dict(outcome.dropped), clusters, report, leakage, acc.ledger, capped, pair_updates)
 
 
 @dataclass

@@ -180,6 +180,11 @@ def test_incremental_with_semantic_on_equals_a_build_from_scratch(builds: dict) 
     assert _splits(tmp / "o2") == _splits(tmp / "o3")
     for name in ("rejects.jsonl", "lineage.jsonl", "clusters.jsonl"):
         assert (tmp / "o2" / name).read_bytes() == (tmp / "o3" / name).read_bytes()
+    # the semantic pairs: the rebuild compares only examples new to the pair store, the fresh pool all of them
+    cold, warm, scratch = (b.dedupe_pairs["semantic"] for b in (first, again, fresh))
+    assert warm["reused_rows"] == cold["compared_rows"] > 0 and warm["compared_rows"] < scratch["compared_rows"]
+    assert scratch["compared_rows"] == warm["compared_rows"] + warm["reused_rows"]
+    assert scratch["new_pairs"] == cold["new_pairs"] + warm["new_pairs"] > 0
 
 
 def test_methods_switch_off_in_params(builds: dict, regression: Path) -> None:

@@ -1,11 +1,13 @@
 """Builds through the example pool: incremental equals from scratch, a SIGKILL mid-update converges,
-a settings change re-processes exactly what it affects, two datasets from one pool, lineage."""
+a settings change re-processes exactly what it affects, two datasets from one pool, lineage; the pair
+store (incremental MinHash pairs, a threshold change, forget, a SIGKILL while pairs are written)."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 from collections import Counter
@@ -72,6 +74,44 @@ def test_an_incremental_build_equals_a_build_from_scratch(tmp_path: Path, lines:
     assert again.model_dump(include={"input_lines", "written", "rejected", "filtered", "duplicates", "malformed"}) == (
         fresh.model_dump(include={"input_lines", "written", "rejected", "filtered", "duplicates", "malformed"})
     )
+    # the pair store: the rebuild compares only the examples new to the pool, and reuses the others' pairs
+    cold, warm, scratch = (b.dedupe_pairs["minhash"] for b in (first, again, fresh))
+    assert cold["reused_rows"] == 0 and cold["compared_rows"] > 0
+    assert warm["reused_rows"] == cold["compared_rows"]
+    assert 0 < warm["compared_rows"] <= ALL - FIRST
+    assert scratch["compared_rows"] == warm["compared_rows"] + warm["reused_rows"] and scratch["new_pairs"] > 0
+    assert cold["new_pairs"] + warm["new_pairs"] == scratch["new_pairs"]
+    assert (tmp_path / "o2" / "manifest.json").read_bytes().count(b"compared_rows") == 0  # run facts: not in the version
+
+
+def test_a_threshold_change_recomputes_that_methods_pairs_and_forget_removes_pairs(tmp_path: Path, lines: list[str]) -> None:
+    from tasks.dataset.pairs import compared_ids, settings_fingerprint, stored_pairs
+    from tasks.dataset.pool import forget_user
+
+    pool, logs = tmp_path / "pool", _logs(tmp_path / "a", lines)
+    base = build_dataset(params=_params(tmp_path, logs, pool), out_dir=str(tmp_path / "o1"))
+    again = build_dataset(params=_params(tmp_path, logs, pool), out_dir=str(tmp_path / "o2"))
+    assert again.dedupe_pairs["minhash"]["compared_rows"] == 0
+    assert again.dedupe_pairs["minhash"]["reused_rows"] == base.dedupe_pairs["minhash"]["compared_rows"]
+    looser = _params(tmp_path, logs, pool, dedupe={"threshold": 0.5})
+    changed = build_dataset(params=looser, out_dir=str(tmp_path / "o3"))
+    assert changed.dedupe_pairs["minhash"]["compared_rows"] == base.dedupe_pairs["minhash"]["compared_rows"]
+    assert changed.dedupe_pairs["minhash"]["reused_rows"] == 0 and changed.pool.processed == 0
+    assert changed.dedupe_pairs["minhash"]["new_pairs"] >= base.dedupe_pairs["minhash"]["new_pairs"]
+    # forget: the user's examples leave the pair store under every setting
+    params = _params(tmp_path, logs, pool)
+    fp = settings_fingerprint("minhash", params)
+    pairs = stored_pairs(pool, "minhash", fp)
+    rows = [r for p in sorted((pool / PARTS).glob("part-*.parquet")) for r in pq.read_table(
+        p, columns=["user_hash", "example_id"]).to_pylist() if r["example_id"]]
+    paired = {e for pair in pairs for e in pair}
+    user = next(r["user_hash"] for r in rows if r["example_id"] in paired and r["user_hash"])
+    theirs = {r["example_id"] for r in rows if r["user_hash"] == user}
+    assert forget_user(pool, user) > 0
+    for setting in (fp, settings_fingerprint("minhash", looser)):
+        assert not theirs & {e for pair in stored_pairs(pool, "minhash", setting) for e in pair}
+        assert not theirs & compared_ids(pool, "minhash", setting)
+    assert stored_pairs(pool, "minhash", fp) == {p for p in pairs if not theirs & set(p)}
 
 
 _SMALL_BATCHES = (
@@ -118,6 +158,18 @@ def test_a_sigkill_during_a_pool_update_then_a_rerun_equals_a_clean_run(tmp_path
     report = json.loads(rerun.stdout)["pool"]
     assert (report["reused"], report["processed"]) == (80, FIRST - 80)
     assert not list((pool / PARTS).glob(".part-*.tmp")) and pool_rows(pool) == FIRST
+    # a SIGKILL while the pair store is written (the pool complete), then a rerun
+    shutil.rmtree(tmp_path / "out")
+    for leftover in (pool / "pairs").glob("pairs-*.parquet"):
+        leftover.unlink()
+    killed = _cli_build(tmp_path, logs, pool, tmp_path / "out", crash="pairs-before-rename:1")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert not (tmp_path / "out").exists() and not list((pool / "pairs").glob("pairs-*.parquet"))
+    assert list((pool / "pairs").glob(".pairs-*.tmp"))
+    rerun = _cli_build(tmp_path, logs, pool, tmp_path / "out")
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert json.loads(rerun.stdout)["dedupe_pairs"]["minhash"]["reused_rows"] == 0
+    assert not list((pool / "pairs").glob(".pairs-*.tmp"))
     clean = _cli_build(tmp_path, logs, tmp_path / "clean-pool", tmp_path / "clean")
     assert clean.returncode == 0, clean.stderr[-2000:]
     assert _splits(tmp_path / "out") == _splits(tmp_path / "clean")

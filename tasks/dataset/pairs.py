@@ -1,0 +1,304 @@
+"""The pair store: the duplicate pairs each pairwise method found between pool rows, kept beside the pool.
+
+A build compares only the pool's examples that the store has not seen under the method's settings
+(``settings_fp``: method, threshold, MinHash ``num_perm`` and ``shingle_size``, ``include_system``,
+``embed_fp`` for semantic) against every current example of the pool, a part at a time, and reuses the
+stored pairs for the rest. Pairs are selection-independent: a dataset build takes those among its
+selected examples and forms its clusters exactly as before (staged order, best-ranked member kept),
+so an incremental build equals a from-scratch one.
+
+Only methods whose verdict on a pair depends on the two texts alone are stored: ``minhash`` (LSH band
+equality and estimated Jaccard of the two signatures) and ``semantic`` (cosine of the two embeddings).
+Containment skips a shingle held by more than ``MAX_POSTINGS`` texts *of the set compared*, so its pairs
+depend on the selection; it is recomputed per build.
+
+Layout: ``<pool>/pairs/pairs-<hash>.parquet``, each file one write, columns ``method``, ``settings_fp``,
+``a``, ``b`` (example ids; ``b`` null: row ``a`` was compared, with or without pairs) and ``score``. A
+file is written to a temporary name, fsynced and renamed (the pool's ``_write_part``), so a SIGKILL
+leaves the old files plus whole new ones; a row's "compared" mark and its pairs are in the same file.
+Keys are ``example_id`` (a content hash of the messages: the same example, the same dedupe text).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from schemas.params import DatasetParams
+from tasks.dataset.pool import PARTS, _crash_point, _digest, _parts, fingerprints
+
+PAIRS = "pairs"
+STORED_METHODS = ("minhash", "semantic")
+PAIR_SCHEMA = pa.schema(
+    [
+        ("method", pa.string()),
+        ("settings_fp", pa.string()),
+        ("a", pa.string()),
+        ("b", pa.string()),
+        ("score", pa.float32()),
+    ]
+)
+
+
+def settings_fingerprint(method: str, params: DatasetParams) -> str:
+    """What a method's pairs depend on (its threshold, the signature or embedding settings)."""
+    p = params.dedupe
+    if method == "minhash":
+        settings = {"threshold": p.threshold, "num_perm": p.num_perm, "shingle_size": p.shingle_size,
+                    "include_system": p.include_system}
+    elif method == "semantic":
+        settings = {"threshold": p.semantic_threshold, "embed_fp": fingerprints(params).embed}
+    else:
+        raise ValueError(f"method {method!r} keeps no pairs")
+    return _digest({"method": method, **settings})
+
+
+def _pair_files(root: Path) -> list[Path]:
+    return sorted((root / PAIRS).glob("pairs-*.parquet"))
+
+
+def _write(root: Path, table: pa.Table) -> Path:
+    """One pair file: temporary name, fsync, rename, folder fsync (whole or absent after a crash)."""
+    folder = root / PAIRS
+    folder.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    for column in PAIR_SCHEMA.names:
+        digest.update(str(table[column].to_pylist()).encode())
+    path = folder / f"pairs-{digest.hexdigest()[:24]}.parquet"
+    temporary = folder / f".{path.name}.{os.getpid()}.tmp"
+    pq.write_table(table, temporary, compression="zstd")
+    with temporary.open("rb") as handle:
+        os.fsync(handle.fileno())
+    _crash_point("pairs-before-rename")
+    os.replace(temporary, path)
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return path
+
+
+def _remove_temporaries(root: Path) -> None:
+    for leftover in (root / PAIRS).glob(".pairs-*.tmp"):
+        leftover.unlink(missing_ok=True)
+
+
+def _read(root: Path, method: str, fp: str) -> Iterator[pa.Table]:
+    for path in _pair_files(root):
+        table = pq.read_table(path)
+        mask = pc.and_(pc.equal(table["method"], method), pc.equal(table["settings_fp"], fp))
+        yield table.filter(mask)
+
+
+def compared_ids(root: Path, method: str, fp: str) -> set[str]:
+    """Example ids already compared under ``(method, fp)``."""
+    seen: set[str] = set()
+    for table in _read(root, method, fp):
+        seen.update(table.filter(pc.is_null(table["b"]))["a"].to_pylist())
+    return seen
+
+
+def _keys(ids: Sequence[str]) -> np.ndarray:
+    """The first 64 bits of each (hex sha256) example id, as uint64."""
+    return np.fromiter((int(e[:16], 16) for e in ids), dtype=np.uint64, count=len(ids))
+
+
+def compared_keys(root: Path, method: str, fp: str) -> np.ndarray:
+    """``compared_ids`` packed: the sorted 64-bit prefixes of the ids (8 bytes an example, in numpy)."""
+    parts = [_keys(t.filter(pc.is_null(t["b"]))["a"].to_pylist()) for t in _read(root, method, fp)]
+    return np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.uint64)
+
+
+def stored_pairs(root: Path, method: str, fp: str) -> set[tuple[str, str]]:
+    """Every stored pair ``(a, b)``, ``a < b``, under ``(method, fp)``."""
+    pairs: set[tuple[str, str]] = set()
+    for table in _read(root, method, fp):
+        table = table.filter(pc.is_valid(table["b"]))
+        pairs.update(zip(table["a"].to_pylist(), table["b"].to_pylist(), strict=True))
+    return pairs
+
+
+@dataclass
+class PoolVectors:
+    """A part's current redacted examples: their ids and their signatures or embeddings (one row each)."""
+
+    ids: list[str]
+    vectors: np.ndarray
+
+
+def pool_vectors(pool_root: Path, params: DatasetParams, method: str) -> Iterator[PoolVectors]:
+    """The pool's current ``ok`` rows, a part at a time, distinct by example id within the part."""
+    fps = fingerprints(params)
+    column = "signature" if method == "minhash" else "embedding"
+    for path in _parts(pool_root):
+        table = pq.read_table(path, columns=["outcome", "validate_fp", "redact_fp", "embed_fp", "example_id", column])
+        mask = pc.and_(pc.equal(table["outcome"], "ok"), pc.equal(table["validate_fp"], fps.validate))
+        mask = pc.and_(mask, pc.equal(table["redact_fp"], fps.redact))
+        if method == "semantic":
+            mask = pc.and_(mask, pc.equal(table["embed_fp"], fps.embed or ""))
+        table = table.filter(pc.fill_null(mask, False))
+        if not table.num_rows:
+            continue
+        ids = table["example_id"].to_pylist()
+        first = {e: i for i, e in reversed(list(enumerate(ids)))}
+        rows = sorted(first.values())
+        flat = table[column].combine_chunks()
+        values = flat.values.to_numpy().reshape(len(ids), -1)
+        yield PoolVectors([ids[i] for i in rows], values[rows])
+
+
+PairScorer = Callable[[np.ndarray, np.ndarray], list[tuple[int, int, float]]]
+"""Given new rows' vectors and other rows' vectors, the ``(new, other, score)`` pairs a method calls duplicates."""
+
+
+def minhash_scorer(threshold: float) -> PairScorer:
+    """MinHash: a band of the two signatures equal (``MinHashLSH``'s bands) and estimated Jaccard >= threshold."""
+    from tasks.dataset.dedupe import similar_pairs
+
+    def score(new: np.ndarray, other: np.ndarray) -> list[tuple[int, int, float]]:
+        both = np.concatenate((new, other))
+        n = len(new)
+        found = []
+        for i, j in similar_pairs(both, threshold):
+            if i < n <= j:
+                found.append((i, j - n, float((both[i] == both[j]).mean())))
+        return found
+
+    return score
+
+
+def semantic_scorer(threshold: float) -> PairScorer:
+    """Semantic: cosine of the normalised embeddings >= threshold."""
+
+    def score(new: np.ndarray, other: np.ndarray) -> list[tuple[int, int, float]]:
+        found = []
+        for start in range(0, len(new), 2048):
+            sims = new[start : start + 2048] @ other.T
+            r, c = np.nonzero(sims >= threshold)
+            found += [(start + a, b, float(sims[a, b])) for a, b in zip(r.tolist(), c.tolist(), strict=True)]
+        return found
+
+    return score
+
+
+@dataclass
+class PairUpdate:
+    """What one method's update did."""
+
+    compared_rows: int
+    """Examples new to the store under the settings, compared with every current pool example."""
+    reused_rows: int
+    """Examples whose pairs were already stored."""
+    new_pairs: int
+
+
+def update_pairs(pool_root: Path, params: DatasetParams, method: str, wanted: Sequence[str]) -> PairUpdate:
+    """Compare the ``wanted`` examples the store lacks under ``method`` with the pool's current examples; store the pairs.
+
+    Memory: the new examples' vectors, one pool part's, and the compared ids' 64-bit prefixes (8 bytes an
+    example of the pool, numpy; two ids sharing a prefix, about 1 in 10^7 at a million examples, would
+    leave the second uncompared).
+    Call with the pool's lock held, after the build's rows were appended.
+    """
+    _remove_temporaries(pool_root)
+    fp = settings_fingerprint(method, params)
+    seen = compared_keys(pool_root, method, fp)
+    distinct = list(dict.fromkeys(wanted))
+    keys = _keys(distinct)
+    place = np.minimum(np.searchsorted(seen, keys), max(len(seen) - 1, 0))
+    known = seen[place] == keys if len(seen) else np.zeros(len(keys), dtype=bool)
+    missing = {e for e, k in zip(distinct, known.tolist(), strict=True) if not k}
+    if not missing:
+        return PairUpdate(0, len(distinct), 0)
+    p = params.dedupe
+    scorer = minhash_scorer(p.threshold) if method == "minhash" else semantic_scorer(p.semantic_threshold)
+    new_ids: list[str] = []
+    new_parts: list[np.ndarray] = []
+    for part in pool_vectors(pool_root, params, method):  # the new examples' vectors, from their pool rows
+        take = [k for k, e in enumerate(part.ids) if e in missing]
+        missing.difference_update(part.ids[k] for k in take)
+        new_ids += [part.ids[k] for k in take]
+        new_parts.append(part.vectors[take])
+    if missing:  # an example the pool lacks would silently lose its pairs
+        raise ValueError(f"{len(missing)} examples to compare are not current rows of the pool {pool_root}")
+    new_vectors = np.concatenate(new_parts)
+    found: dict[tuple[str, str], float] = {}
+    for part in pool_vectors(pool_root, params, method):
+        for i, j, score in scorer(new_vectors, part.vectors):
+            a, b = new_ids[i], part.ids[j]
+            if a != b:
+                found[(min(a, b), max(a, b))] = score
+    pairs = sorted(found.items())
+    table = pa.table(
+        {
+            "method": [method] * (len(new_ids) + len(pairs)),
+            "settings_fp": [fp] * (len(new_ids) + len(pairs)),
+            "a": sorted(new_ids) + [a for (a, _), _ in pairs],
+            "b": [None] * len(new_ids) + [b for (_, b), _ in pairs],
+            "score": [None] * len(new_ids) + [s for _, s in pairs],
+        },
+        schema=PAIR_SCHEMA,
+    )
+    _write(pool_root, table)
+    return PairUpdate(len(new_ids), len(distinct) - len(new_ids), len(pairs))
+
+
+def stored_finder(
+    pool_root: Path, params: DatasetParams, method: str, example_ids: Sequence[str]
+) -> Callable[[list[int]], list[tuple[int, int]]]:
+    """A ``PairFinder`` over the store's examples from the stored pairs: position pairs among the survivors.
+
+    Two occurrences of one example are a pair (identical signatures or embeddings).
+    """
+    pairs = stored_pairs(pool_root, method, settings_fingerprint(method, params))
+
+    def find(survivors: list[int]) -> list[tuple[int, int]]:
+        at: dict[str, list[int]] = {}
+        for pos, i in enumerate(survivors):
+            at.setdefault(example_ids[i], []).append(pos)
+        found: set[tuple[int, int]] = set()
+        for positions in at.values():
+            found.update((positions[0], q) for q in positions[1:])
+        for a, b in pairs:
+            if a in at and b in at:
+                found.update((min(x, y), max(x, y)) for x in at[a] for y in at[b])
+        return sorted(found)
+
+    return find
+
+
+def forget_examples(pool_root: Path, example_ids: set[str]) -> int:
+    """Remove every pair and compared mark naming one of ``example_ids``; returns the records removed.
+
+    Each file holding one is rewritten without them (a new file) and only then deleted (call with
+    the pool's lock held). A forgotten example that comes back is compared anew.
+    """
+    removed = 0
+    if not example_ids:
+        return 0
+    wanted = pa.array(sorted(example_ids), pa.string())
+    for path in _pair_files(pool_root):
+        table = pq.read_table(path)
+        hit = pc.or_(pc.is_in(table["a"], value_set=wanted), pc.fill_null(pc.is_in(table["b"], value_set=wanted), False))
+        count = pc.sum(hit).as_py() or 0
+        if not count:
+            continue
+        kept = table.filter(pc.invert(hit))
+        if kept.num_rows and _write(pool_root, kept) == path:
+            continue
+        path.unlink()
+        removed += count
+    return removed
+
+
+__all__ = ["PARTS", "STORED_METHODS", "PairUpdate", "forget_examples", "settings_fingerprint", "stored_finder",
+           "update_pairs"]
