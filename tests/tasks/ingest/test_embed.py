@@ -49,7 +49,7 @@ def test_fused_int8_backend_builds_offline_and_stays_close_to_torch(torch_embedd
     import onnx
 
     ops = {node.op_type for node in onnx.load(str(path)).graph.node}
-    assert {"Attention", "SkipLayerNormalization", "DynamicQuantizeMatMul"} <= ops
+    assert {"Attention", "SkipLayerNormalization", "MatMulInteger"} <= ops
     encoder = OnnxEncoder(path, model.tokenizer, model.max_seq_length, model.get_embedding_dimension())
     cosines = (encoder.encode(TEXTS) * torch_embedder.encode(TEXTS)).sum(axis=1)
     assert cosines.min() > 0.98  # dynamic int8 over every op: > 0.95 only
