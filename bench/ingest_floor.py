@@ -5,7 +5,7 @@ model tokens (consecutive token windows of the model's own tokenizer) and encode
 once with the same model. Run it as its own process and time the whole process (imports and
 model load included): ``bench/ingest_corpus.py`` does that.
 
-    python bench/ingest_floor.py DIR [--max-tokens 254] [--backend torch|onnx|onnx-int8]
+    python bench/ingest_floor.py DIR [--max-tokens 254] [--backend torch|onnx|onnx-int8|onnx-fused-int8]
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ def load_embedding_model(name: str, device: str | None = None, backend: str = "t
     """Load the embedding model once per process.
 
     ``torch``: a ``SentenceTransformer`` (CUDA when present unless ``device``). ``onnx`` /
-    ``onnx-int8``: an ``OnnxEncoder`` over the same weights, exported locally on first use
+    ``onnx-int8`` / ``onnx-fused-int8``: an ``OnnxEncoder`` over the same weights, exported locally on first use
     (see ``tasks.common.onnx_backend``); it exposes ``encode``, ``tokenizer``,
     ``max_seq_length`` and ``get_embedding_dimension`` like the torch model.
     """
@@ -80,12 +80,17 @@ def model_fingerprint(name: str, device: str | None = None, backend: str = "torc
     Two copies of the same weights give the same fingerprint wherever they were loaded from;
     any fine-tune or truncation change gives a new one. The torch backend's fingerprint is the
     weights' alone (as before backends existed); another backend hashes it with the backend's
-    name, since its vectors differ in the last digits (int8: more).
+    name, since its vectors differ in the last digits (int8: more); ``onnx-fused-int8`` also hashes
+    its recipe (``onnx_backend.BACKEND_CONFIGS``: fusion, quantisation options).
     """
     weights = _model_fingerprint(name, device if backend == "torch" else "cpu")
     if backend == "torch":
         return weights
-    return hashlib.sha256(f"{weights}\x1fbackend={backend}".encode()).hexdigest()
+    if backend in ("onnx", "onnx-int8"):  # these two hashed their name alone; keep their indexes valid
+        return hashlib.sha256(f"{weights}\x1fbackend={backend}".encode()).hexdigest()
+    from tasks.common.onnx_backend import BACKEND_CONFIGS
+
+    return hashlib.sha256(f"{weights}\x1fbackend={backend}\x1fconfig={BACKEND_CONFIGS[backend]}".encode()).hexdigest()
 
 
 @functools.cache

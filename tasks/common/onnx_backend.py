@@ -2,21 +2,35 @@
 
 The sentence-transformers model's transformer is exported once with ``torch.onnx.export`` to a
 cache folder keyed by the torch model's fingerprint (``TRIBUTARY_CACHE_DIR``, else
-``~/.cache/tributary/onnx``); ``onnx-int8`` adds a dynamically int8-quantised copy. Pooling
+``~/.cache/tributary/onnx``); ``onnx-int8`` adds a dynamically int8-quantised copy.
+``onnx-fused-int8`` exports with eager attention (so ONNX Runtime's BERT optimizer can fuse
+attention, embeddings + LayerNorm, bias + GELU and skip + LayerNorm), then quantises only the
+MatMul weights to int8, per output channel (``BACKEND_CONFIGS`` spells the recipe; it is part of
+the model fingerprint and of the cached file's name). Pooling
 (mean over the attention mask) and L2 normalisation run in numpy, on length-sorted batches, so
 each batch pads only to its own longest text.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-ONNX_BACKENDS = ("onnx", "onnx-int8")
+ONNX_BACKENDS = ("onnx", "onnx-int8", "onnx-fused-int8")
 _OPSET = 17
+
+# What each backend runs, beyond the weights: hashed into the model fingerprint, so a change in
+# the recipe re-identifies every chunk instead of mixing vectors of two recipes in one index.
+BACKEND_CONFIGS = {
+    "onnx": f"export=torch.onnx;opset={_OPSET}",
+    "onnx-int8": f"export=torch.onnx;opset={_OPSET};quant=dynamic-qint8;per_channel=0;reduce_range=0;ops=all",
+    "onnx-fused-int8": f"export=torch.onnx-eager-attention;opset={_OPSET};fusion=ort-bert;"
+                       "quant=dynamic-qint8;per_channel=1;reduce_range=0;ops=MatMul",
+}
 
 
 def cache_root() -> Path:
@@ -35,6 +49,8 @@ def export_onnx(model, fingerprint: str, backend: str) -> Path:
         raise ValueError(f"unknown ONNX backend {backend!r}; expected one of {ONNX_BACKENDS}")
     folder = cache_root() / fingerprint[:32]
     folder.mkdir(parents=True, exist_ok=True)
+    if backend == "onnx-fused-int8":
+        return _fused_int8(model, folder)
     plain = folder / "model.onnx"
     if not plain.exists():
         _export_transformer(model, plain)
@@ -51,8 +67,52 @@ def export_onnx(model, fingerprint: str, backend: str) -> Path:
     return quantised
 
 
-def _export_transformer(model, target: Path) -> None:
-    """Export the model's transformer (token ids -> last hidden state) to ``target``."""
+def _fused_int8(model, folder: Path) -> Path:
+    """The eager-attention export, fused by ORT's BERT optimizer, MatMul weights int8 per channel."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.transformers import optimizer
+
+    import onnx
+
+    tag = hashlib.sha256(BACKEND_CONFIGS["onnx-fused-int8"].encode()).hexdigest()[:12]
+    target = folder / f"model-fused-int8-{tag}.onnx"
+    if target.exists():
+        return target
+    config = model[0].auto_model.config
+    with tempfile.TemporaryDirectory(dir=folder) as scratch:
+        eager = Path(scratch) / "eager.onnx"
+        _export_transformer(model, eager, attention="eager")
+        fused = optimizer.optimize_model(str(eager), model_type="bert", num_heads=config.num_attention_heads,
+                                         hidden_size=config.hidden_size, opt_level=0)
+        fused_path = Path(scratch) / "fused.onnx"
+        fused.save_model_to_file(str(fused_path))
+        partial = Path(scratch) / target.name
+        quantize_dynamic(str(fused_path), str(partial), weight_type=QuantType.QInt8, per_channel=True,
+                         reduce_range=False, op_types_to_quantize=["MatMul"],
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+        os.replace(partial, target)
+    return target
+
+
+def _export_transformer(model, target: Path, attention: str | None = None) -> None:
+    """Export the model's transformer (token ids -> last hidden state) to ``target``.
+
+    ``attention="eager"`` traces the plain softmax(QK^T)V graph that ORT's optimizer recognises
+    (the default SDPA trace does not fuse); the model's own setting is restored afterwards.
+    """
+    inner = model[0].auto_model
+    previous = inner.config._attn_implementation
+    if attention:
+        inner.set_attn_implementation(attention)
+    try:
+        _trace(model, target)
+    finally:
+        if attention:
+            inner.set_attn_implementation(previous)
+
+
+def _trace(model, target: Path) -> None:
+    """``torch.onnx.export`` of the transformer with dynamic batch and sequence axes."""
     import torch
 
     class LastHiddenState(torch.nn.Module):

@@ -7,7 +7,8 @@ import pytest
 
 from schemas.params import EmbedParams
 from tasks.common.models import load_embedding_model, model_fingerprint
-from tasks.common.onnx_backend import export_onnx
+from tasks.common import onnx_backend
+from tasks.common.onnx_backend import OnnxEncoder, export_onnx
 from tasks.ingest.embed import describe_model, encode_on_device, length_order, load_embedder
 from tasks.ingest.prefect_tasks import VectorMemo
 
@@ -37,11 +38,36 @@ def test_int8_backend_stays_close_to_torch(torch_embedder):
     assert cosines.min() > 0.95
 
 
+def test_fused_int8_backend_builds_offline_and_stays_close_to_torch(torch_embedder, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRIBUTARY_CACHE_DIR", str(tmp_path))
+    model = load_embedding_model("all-MiniLM-L6-v2", "cpu")
+    attention = model[0].auto_model.config._attn_implementation
+    path = export_onnx(model, "e" * 64, "onnx-fused-int8")
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no plain export, no temp leftovers
+    assert model[0].auto_model.config._attn_implementation == attention  # the shared torch model is restored
+    import onnx
+
+    ops = {node.op_type for node in onnx.load(str(path)).graph.node}
+    assert {"Attention", "SkipLayerNormalization", "MatMulInteger"} <= ops
+    encoder = OnnxEncoder(path, model.tokenizer, model.max_seq_length, model.get_embedding_dimension())
+    cosines = (encoder.encode(TEXTS) * torch_embedder.encode(TEXTS)).sum(axis=1)
+    assert cosines.min() > 0.98  # dynamic int8 over every op: > 0.95 only
+
+
 def test_fingerprint_covers_the_backend(torch_embedder):
-    prints = {backend: model_fingerprint("all-MiniLM-L6-v2", "cpu", backend) for backend in ("torch", "onnx", "onnx-int8")}
-    assert len(set(prints.values())) == 3
+    backends = ("torch", "onnx", "onnx-int8", "onnx-fused-int8")
+    prints = {backend: model_fingerprint("all-MiniLM-L6-v2", "cpu", backend) for backend in backends}
+    assert len(set(prints.values())) == 4
     assert load_embedder(EmbedParams(backend="onnx")).info.fingerprint == prints["onnx"]
     assert torch_embedder.info.fingerprint == prints["torch"]
+
+
+def test_fingerprint_covers_the_fused_recipe(monkeypatch):
+    before = model_fingerprint("all-MiniLM-L6-v2", "cpu", "onnx-fused-int8")
+    recipe = onnx_backend.BACKEND_CONFIGS["onnx-fused-int8"].replace("per_channel=1", "per_channel=0")
+    monkeypatch.setitem(onnx_backend.BACKEND_CONFIGS, "onnx-fused-int8", recipe)
+    assert model_fingerprint("all-MiniLM-L6-v2", "cpu", "onnx-fused-int8") != before
 
 
 def test_switching_backend_does_not_reuse_the_last_manifests_model(torch_embedder):
