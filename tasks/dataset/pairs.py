@@ -21,8 +21,6 @@ Keys are ``example_id`` (a content hash of the messages: the same example, the s
 
 from __future__ import annotations
 
-import hashlib
-import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +31,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from schemas.params import DatasetParams
-from tasks.dataset.pool import PARTS, _crash_point, _digest, _parts, fingerprints
+from tasks.dataset.pool import PARTS, _digest, _parts, fingerprints, write_parquet_atomically
 
 PAIRS = "pairs"
 STORED_METHODS = ("minhash", "semantic")
@@ -66,25 +64,8 @@ def _pair_files(root: Path) -> list[Path]:
 
 
 def _write(root: Path, table: pa.Table) -> Path:
-    """One pair file: temporary name, fsync, rename, folder fsync (whole or absent after a crash)."""
-    folder = root / PAIRS
-    folder.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
-    for column in PAIR_SCHEMA.names:
-        digest.update(str(table[column].to_pylist()).encode())
-    path = folder / f"pairs-{digest.hexdigest()[:24]}.parquet"
-    temporary = folder / f".{path.name}.{os.getpid()}.tmp"
-    pq.write_table(table, temporary, compression="zstd")
-    with temporary.open("rb") as handle:
-        os.fsync(handle.fileno())
-    _crash_point("pairs-before-rename")
-    os.replace(temporary, path)
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    return path
+    """One pair file, whole or absent after a crash (named by a digest of all its columns)."""
+    return write_parquet_atomically(root / PAIRS, "pairs", table, PAIR_SCHEMA.names, "pairs-before-rename")
 
 
 def _remove_temporaries(root: Path) -> None:

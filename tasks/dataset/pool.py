@@ -263,25 +263,36 @@ def _crash_point(stage: str, counter: dict[str, int] = {}) -> None:  # noqa: B00
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _write_part(root: Path, table: pa.Table) -> Path:
-    """Write ``table`` as a new part: temporary file, fsync, rename (whole or absent after a crash)."""
-    parts = root / PARTS
-    parts.mkdir(parents=True, exist_ok=True)
+def write_parquet_atomically(folder: Path, prefix: str, table: pa.Table, key_columns: Sequence[str],
+                             crash_stage: str, **write_options) -> Path:
+    """Write ``table`` as ``<prefix>-<digest of key_columns>.parquet`` in ``folder``: whole or absent after a crash.
+
+    A temporary file (``.<name>.<pid>.tmp``), fsync, rename, fsync of the folder. ``crash_stage``
+    names the test crash point before the rename (``CRASH_ENV``).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
-    for column in ("line_hash", "validate_fp", "redact_fp", "embed_fp"):  # a re-embedded row: another part
+    for column in key_columns:
         digest.update(str(table[column].to_pylist()).encode())
-    path = parts / f"part-{digest.hexdigest()[:24]}.parquet"
-    temporary = parts / f".{path.name}.{os.getpid()}.tmp"
-    pq.write_table(table, temporary, compression="zstd", row_group_size=max(table.num_rows, 1))
+    path = folder / f"{prefix}-{digest.hexdigest()[:24]}.parquet"
+    temporary = folder / f".{path.name}.{os.getpid()}.tmp"
+    pq.write_table(table, temporary, compression="zstd", **write_options)
     with temporary.open("rb") as handle:
         os.fsync(handle.fileno())
-    _crash_point("before-rename")
+    _crash_point(crash_stage)
     os.replace(temporary, path)
-    directory = os.open(parts, os.O_RDONLY)
+    directory = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(directory)
     finally:
         os.close(directory)
+    return path
+
+
+def _write_part(root: Path, table: pa.Table) -> Path:
+    """Write ``table`` as a new part (a re-embedded row goes to another part: ``embed_fp`` is in its name)."""
+    path = write_parquet_atomically(root / PARTS, "part", table, ("line_hash", "validate_fp", "redact_fp", "embed_fp"),
+                                    "before-rename", row_group_size=max(table.num_rows, 1))
     _crash_point("after-rename")
     return path
 
