@@ -23,6 +23,7 @@ from tasks.pii.recognizers import (
     GazetteerNameRecognizer,
     GroupedPhoneRecognizer,
     LuhnCardRecognizer,
+    MONTHS_AND_DAYS,
     NameLikeEntityRecognizer,
     OfflineEmailRecognizer,
     id_number_recognizer,
@@ -76,7 +77,7 @@ def build_analyzer(skip_parser: bool = True, extra_recognizers: bool = True) -> 
         registry.add_recognizer(NameLikeEntityRecognizer(english, inflections=inflections))
         registry.add_recognizer(SurnameRecognizer(english | inflections, *person_name_gazetteer()))
         registry.add_recognizer(LowerCaseCuedNameRecognizer(english | inflections, person_name_gazetteer()[0]))
-        registry.add_recognizer(IntroductionRecognizer(english | inflections, *person_name_gazetteer(), COMMON_WORDS))
+        registry.add_recognizer(IntroductionRecognizer(english | inflections, *person_name_gazetteer(), COMMON_WORDS | MONTHS_AND_DAYS))
         for recognizer in (
             CuedNameRecognizer(shape),
             CuedNameRecognizer(shape, fields=True),

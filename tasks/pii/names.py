@@ -300,8 +300,8 @@ class IntroductionRecognizer(EntityRecognizer):
       (``my name is DJ Switch``, ``je m'appelle The Watcher``, ``Hello, this is GT``, ``my colleague K Choi``). What a writer gives as their own name is redacted even when its
       words are English; a lone stop word or common word (``this is Support``) is not taken.
     * A sign-off ending the text or a line: "Regards," "Thanks," "Cheers," ... and one to three
-      capitalised words, English or not (``Regards, DJ Switch``; a lone common word, ``Thanks, Team``, is
-      not taken).
+      capitalised words, English or not (``Regards, DJ Switch``; words led by a common word, ``Thanks,
+      Team``, ``Regards, The Support Team``, are not taken).
     * One to three capitalised words opening the text or a line, then ``here`` and a stop (``Lily here.``,
       ``KK here,``): a known first name and more words (``Ray Bradbury here``), or each word an
       initial, a known first or last name or no English word (``K Choi here``; ``Question here:``
@@ -342,8 +342,7 @@ class IntroductionRecognizer(EntityRecognizer):
                 continue
             results.append(RecognizerResult("PERSON", m.start(1), m.end(1), 0.6))
         for m in self._signed_off.finditer(text):
-            words = m.group(1).split()
-            if len(words) == 1 and words[0].casefold().strip("'’.-") in self._common:
+            if m.group(1).split()[0].casefold().strip("'’.-") in self._common:  # "Regards, The Support Team"
                 continue
             results.append(RecognizerResult("PERSON", m.start(1), m.end(1), 0.6))
         for m in self._signed.finditer(text):

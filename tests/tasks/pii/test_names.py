@@ -210,6 +210,7 @@ INTRODUCTIONS = IntroductionRecognizer(ENGLISH, FIRST, LAST, {"support", "office
         ("A. B. here.", []),  # initials alone
         ("Can you update the email? Regards, DJ Switch", ["DJ Switch"]),  # a sign-off, English words
         ("Thanks, Support\nNext line", []),  # a lone common word
+        ("Regards, The Support Team", []),  # led by a common word
         ("Regards, Maria. See you", []),  # a sign-off ends the text or the line
         ("Thanks.\nLily here, about the invoice", ["Lily"]),  # a known name, though English
         ("Hello, this is Support.", []),  # a lone common word
