@@ -23,8 +23,10 @@ import numpy as np
 ONNX_BACKENDS = ("onnx", "onnx-int8", "onnx-fused-int8")
 _OPSET = 17
 
-# What each backend runs, beyond the weights: hashed into the model fingerprint, so a change in
-# the recipe re-identifies every chunk instead of mixing vectors of two recipes in one index.
+# What each backend runs, beyond the weights. ``onnx-fused-int8``'s recipe is hashed into the model
+# fingerprint, so a change in it re-identifies every chunk instead of mixing vectors of two recipes in
+# one index; ``onnx`` and ``onnx-int8`` keep their name-only fingerprints (``models.model_fingerprint``),
+# so their entries only document what they run: changing them needs a new backend name.
 BACKEND_CONFIGS = {
     "onnx": f"export=torch.onnx;opset={_OPSET}",
     "onnx-int8": f"export=torch.onnx;opset={_OPSET};quant=dynamic-qint8;per_channel=0;reduce_range=0;ops=all",

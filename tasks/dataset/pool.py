@@ -429,17 +429,16 @@ def forget_user(pool_uri: str | Path, user_hash_value: str) -> int:
     with pool_lock(root):
         _remove_temporaries(root)
         examples: set[str] = set()
+        holding: list[tuple[Path, pa.ChunkedArray, int]] = []  # the parts with the user's rows, their masks
         for path in _parts(root):
             users = pq.read_table(path, columns=["user_hash", "example_id"])
             hit = pc.fill_null(pc.equal(users["user_hash"], user_hash_value), False)
-            examples.update(e for e in users["example_id"].filter(hit).to_pylist() if e)
-        forget_examples(root, examples)  # their pairs first: a crash here leaves rows, and the next call finds them
-        for path in _parts(root):
-            users = pq.read_table(path, columns=["user_hash"])["user_hash"]
-            hit = pc.fill_null(pc.equal(users, user_hash_value), False)
             count = pc.sum(hit).as_py() or 0
-            if not count:
-                continue
+            if count:
+                holding.append((path, hit, count))
+                examples.update(e for e in users["example_id"].filter(hit).to_pylist() if e)
+        forget_examples(root, examples)  # their pairs first: a crash here leaves rows, and the next call finds them
+        for path, hit, count in holding:
             table = pq.read_table(path).filter(pc.invert(hit))
             if table.num_rows:
                 kept = _write_part(root, table)
