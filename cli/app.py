@@ -6,6 +6,7 @@ imports only the code its command can run)."""
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 from collections.abc import Callable, Mapping
@@ -50,8 +51,17 @@ def full_app() -> typer.Typer:
 
 
 def main() -> None:
-    """Console-script entry point: every group."""
-    full_app()()
+    """Console-script entry point: every group.
+
+    When the command is done, every live object is moved out of the garbage collector's reach
+    (``gc.freeze``): the interpreter's last collection would otherwise walk the whole heap of torch,
+    spaCy, unstructured and Prefect for nothing (2.4 s of a 1%-edited ``ingest`` re-run). Files,
+    locks and servers are closed by their own ``with`` blocks and ``atexit`` handlers, which still run.
+    """
+    try:
+        full_app()()
+    finally:
+        gc.freeze()
 
 
 if __name__ == "__main__":

@@ -138,7 +138,7 @@ def build_dataset_command(
     in ``dataset.datasets`` and no ``--name``, all are built from one pool update; ``--json`` then
     prints ``{"datasets": {NAME: summary}}``.
     """
-    from flows.build_dataset import build_dataset
+    from tasks.common.flow_api import ApiStartError, serving, temporary_api
 
     task_runner = runner_params(runner, workers, dask_address, params_file)
     overrides = {"logs_dir": str(logs) if logs else None, "publish": {"push": push}, "pool": pool}
@@ -151,10 +151,17 @@ def build_dataset_command(
     except KeyError as error:
         fail(str(error.args[0]))
     summaries = []
-    for one in every:
-        target = None if out is None else str(out if len(every) == 1 else out / one.name)
-        with contextlib.redirect_stdout(sys.stderr):
-            summaries.append(build_dataset(params=one, out_dir=target, runner=task_runner))
+    with temporary_api() as api:  # its boot overlaps the flow's imports (presidio, spaCy)
+        from flows.build_dataset import build_dataset
+
+        try:
+            with serving(api):
+                for one in every:
+                    target = None if out is None else str(out if len(every) == 1 else out / one.name)
+                    with contextlib.redirect_stdout(sys.stderr):
+                        summaries.append(build_dataset(params=one, out_dir=target, runner=task_runner))
+        except ApiStartError as error:
+            fail(str(error))
     if as_json:
         if len(summaries) == 1:
             _emit(summaries[0].model_dump(mode="json"))

@@ -48,6 +48,7 @@ def ingest(
     engine (no flow run is recorded; ``--force-flow`` records one). Same report, same exit code.
     """
     from tasks.common.accounting import reason_code, stage_report
+    from tasks.common.flow_api import ApiStartError, serving, temporary_api
     from tasks.ingest.lock import TableLocked
     from tasks.ingest.unchanged import unchanged_report
     from tasks.ingest.versions import manifest_root
@@ -65,15 +66,22 @@ def ingest(
             report = None if force_flow else unchanged_report(params)
             if report is not None:
                 typer.echo(f"ingest: nothing changed since {report.version}; no flow run created (--force-flow records one)", err=True)
-            elif gate:
-                from flows.ingest_and_gate import ingest_and_gate  # imports presidio (~20 s on a loaded 2-core box)
-
-                report, verdict = ingest_and_gate(params, params_or_fail(ServingParams, path=params_file).gate, task_runner)
             else:
-                from flows.ingest import ingest_flow
+                with temporary_api() as api:  # its boot overlaps the imports and model loads below
+                    if gate:
+                        from flows.ingest_and_gate import ingest_and_gate  # imports presidio (~20 s on a loaded 2-core box)
 
-                report = ingest_flow(params, task_runner)
-        except TableLocked as error:
+                        gate_params = params_or_fail(ServingParams, path=params_file).gate
+                        with serving(api):
+                            report, verdict = ingest_and_gate(params, gate_params, task_runner)
+                    else:
+                        from flows.ingest import ingest_flow
+                        from tasks.ingest.prefect_tasks import warm_up
+
+                        warm_up(params, task_runner)
+                        with serving(api):
+                            report = ingest_flow(params, task_runner)
+        except (TableLocked, ApiStartError) as error:
             fail(str(error))
     counts = stage_report("ingest", report.discovered, (reason_code(f.reason) for f in report.failed)).as_flat()
     if as_json:

@@ -17,7 +17,7 @@ from prefect.cache_policies import NO_CACHE
 
 from schemas.corpus import CorpusManifest, ModelInfo
 from schemas.documents import Chunk, ChunkedDocument, DocumentStatus, ExtractedDocument, SourceDocument
-from schemas.params import ChunkParams, EmbedParams, ExtractParams, IndexParams, IngestParams
+from schemas.params import ChunkParams, EmbedParams, ExtractParams, IndexParams, IngestParams, RunnerParams
 from tasks.ingest import index, versions
 from tasks.ingest.chunk import chunk_documents
 from tasks.common.clock import StageClock
@@ -27,6 +27,7 @@ from tasks.ingest.extract import extract_documents
 from tasks.common.models import split_sentences
 from tasks.ingest.plan import BATCH_FAILED, IngestPlan, RunResult, plan_ingest
 from tasks.common.retry import retry_on_transient
+from tasks.common.runners import resolved_kind
 
 _MODEL_LOCK = threading.Lock()
 _IO_RETRIES = {"retries": 3, "retry_delay_seconds": [1, 5, 15], "retry_condition_fn": retry_on_transient}
@@ -134,6 +135,27 @@ def chunk_batch(
 def embed_batch(chunks: list[Chunk], params: EmbedParams) -> np.ndarray:
     """Embed a batch of chunks into normalised vectors."""
     return load_embedder(params).encode([chunk.text for chunk in chunks])
+
+
+def warm_up(params: IngestParams, runner: RunnerParams) -> None:
+    """Load in this process what the first batch needs (unstructured's classifier, the sentence pass, the model).
+
+    ``tributary ingest`` calls it while its temporary Prefect server boots, so the loads overlap the
+    boot instead of following it. Only for the thread runner: process and Dask workers load their own.
+    """
+    if resolved_kind(runner, 1, None) != "threads":
+        return
+    from unstructured.partition.text import partition_text
+
+    from tasks.common.adapters.unstructured_spacy import prepare_unstructured
+
+    prepare_unstructured(params.extract.classifier_sentences)
+    partition_text(text="Warm-up. A sentence to classify.", languages=["eng"])
+    split_sentences(["Warm-up. Two sentences."])
+    embedder = load_embedder(params.embed)
+    if params.chunk.breakpoint_vectors == "static":
+        embedder.encode_static(["warm-up"])
+    embedder.encode(["warm-up"])
 
 
 def failed_document(source: SourceDocument, reason: str) -> ChunkedDocument:
