@@ -27,8 +27,6 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-START_TIMEOUT_S = 120.0
-"""How long ``ready`` waits for the server's health check before it gives up (a loaded box boots slowly)."""
 STOP_GRACE_S = 1.0
 """How long a stopping server may take to exit after SIGTERM before it is killed."""
 PORT_IN_USE = 3
@@ -73,12 +71,20 @@ class TemporaryApi:
         self.process = _launch(self.port)
         atexit.register(self.stop)  # after Prefect's log and event workers drain (atexit runs last-in first)
 
-    def ready(self, timeout: float = START_TIMEOUT_S) -> None:
+    def ready(self, timeout: float | None = None) -> None:
         """Wait for ``/health``; relaunch on another port if the first was taken.
+
+        Args:
+            timeout: Seconds to wait; default ``PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS``
+                (the CLI sets 120 unless the environment says otherwise: a loaded box boots slowly).
 
         Raises:
             ApiStartError: when it does not answer within ``timeout`` seconds (the process is stopped).
         """
+        if timeout is None:
+            from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
+
+            timeout = float(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value())
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.process is not None
