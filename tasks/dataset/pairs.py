@@ -7,13 +7,16 @@ stored pairs for the rest. Pairs are selection-independent: a dataset build take
 selected examples and forms its clusters exactly as before (staged order, best-ranked member kept),
 so an incremental build equals a from-scratch one.
 
-Only methods whose verdict on a pair depends on the two texts alone are stored: ``minhash`` (LSH band
-equality and estimated Jaccard of the two signatures) and ``semantic`` (cosine of the two embeddings).
-Containment skips a shingle held by more than ``MAX_POSTINGS`` texts *of the set compared*, so its pairs
-depend on the selection; it is recomputed per build.
+The methods stored are those whose verdict on a pair depends on the two texts alone: ``minhash`` (LSH band
+equality and estimated Jaccard of the two signatures), ``containment`` (exact: distinct shingle hashes of
+the smaller set found in the other, ``similarity.contained_between``; both directions are joined, a new
+set against larger pool sets and a pool set against larger new ones; the hashes come from the pool's
+``shingles`` column, or from the redacted example in a part written before it) and ``semantic`` (cosine of
+the two embeddings). Settings: containment's threshold, ``shingle_size``, ``min_shingles``, ``include_system``.
 
 Layout: ``<pool>/pairs/pairs-<hash>.parquet``, each file one write, columns ``method``, ``settings_fp``,
-``a``, ``b`` (example ids; ``b`` null: row ``a`` was compared, with or without pairs) and ``score``. A
+``a``, ``b`` (example ids; ``b`` null: row ``a`` was compared, with or without pairs) and ``score`` (on a
+containment compared mark: the example's distinct shingle count, ``stored_finder``'s ``min_shingles`` test). A
 file is written to a temporary name, fsynced and renamed (the pool's ``_write_part``), so a SIGKILL
 leaves the old files plus whole new ones; a row's "compared" mark and its pairs are in the same file.
 Keys are ``example_id`` (a content hash of the messages: the same example, the same dedupe text).
@@ -131,23 +134,46 @@ def _concat(parts: Sequence[np.ndarray | ShingleSets]) -> np.ndarray | ShingleSe
     return ShingleSets.concat(parts) if parts and isinstance(parts[0], ShingleSets) else np.concatenate(parts)
 
 
-def _shingle_sets(examples: Sequence[str], params: DatasetParams) -> ShingleSets:
-    """The distinct shingle hashes of each pool row's redacted example (its ``dedupe_text``)."""
+def _shingle_sets(table: pa.Table, rows: Sequence[int], params: DatasetParams) -> ShingleSets:
+    """The rows' distinct shingle hashes: the ``shingles`` column, or (a part or row from before it) their ``dedupe_text``'s."""
     p = params.dedupe
-    texts = [dedupe_text(ChatExample.model_validate_json(e), p.include_system) for e in examples]
-    return ShingleSets.of(distinct_shingle_hashes(texts, p.shingle_size))
+    if "shingles" in table.column_names:
+        column = table["shingles"].take(rows).combine_chunks()
+        if not column.null_count:  # numpy views of the column: no Python number a hash
+            offsets = column.offsets.to_numpy().astype(np.int64)
+            return ShingleSets(column.values.to_numpy()[offsets[0] : offsets[-1]], offsets - offsets[0])
+    stored = table["shingles"].take(rows).to_pylist() if "shingles" in table.column_names else [None] * len(rows)
+    missing = [k for k, s in enumerate(stored) if s is None]
+    if missing:
+        examples = table["example"].take([rows[k] for k in missing]).to_pylist()
+        texts = [dedupe_text(ChatExample.model_validate_json(e), p.include_system) for e in examples]
+        for k, hashes in zip(missing, distinct_shingle_hashes(texts, p.shingle_size), strict=True):
+            stored[k] = hashes
+    return ShingleSets.of([np.asarray(s, dtype=np.uint32) for s in stored])
+
+
+def _has_nulls(path: Path) -> bool:
+    """Whether some ``ok`` row of the part lacks ``shingles`` (a row copied from a part before the column)."""
+    table = pq.read_table(path, columns=["outcome", "shingles"])
+    return bool(pc.sum(pc.and_(pc.equal(table["outcome"], "ok"), pc.is_null(table["shingles"]))).as_py())
 
 
 def pool_vectors(pool_root: Path, params: DatasetParams, method: str) -> Iterator[PoolVectors]:
     """The pool's current ``ok`` rows, a part at a time, distinct by example id within the part.
 
-    Containment's shingle sets are computed from the rows' redacted examples as each part is read (no
-    pool column: ``docs/benchmarks.md``, Session 7).
+    Containment's shingle sets are the ``shingles`` column; a part written before it (or a row without
+    it) has them computed from its redacted example.
     """
     fps = fingerprints(params)
-    column = {"minhash": "signature", "semantic": "embedding", "containment": "example"}[method]
+    base = ["outcome", "validate_fp", "redact_fp", "embed_fp", "example_id"]
     for path in _parts(pool_root):
-        table = pq.read_table(path, columns=["outcome", "validate_fp", "redact_fp", "embed_fp", "example_id", column])
+        if method == "containment":
+            names = pq.read_schema(path).names
+            columns = base + (["shingles"] if "shingles" in names else [])
+            columns += ["example"] if "shingles" not in names or _has_nulls(path) else []
+        else:
+            columns = base + ["signature" if method == "minhash" else "embedding"]
+        table = pq.read_table(path, columns=columns)
         mask = pc.and_(pc.equal(table["outcome"], "ok"), pc.equal(table["validate_fp"], fps.validate))
         mask = pc.and_(mask, pc.equal(table["redact_fp"], fps.redact))
         if method == "semantic":
@@ -159,9 +185,9 @@ def pool_vectors(pool_root: Path, params: DatasetParams, method: str) -> Iterato
         first = {e: i for i, e in reversed(list(enumerate(ids)))}
         rows = sorted(first.values())
         if method == "containment":
-            yield PoolVectors([ids[i] for i in rows], _shingle_sets(table[column].take(rows).to_pylist(), params))
+            yield PoolVectors([ids[i] for i in rows], _shingle_sets(table, rows, params))
             continue
-        flat = table[column].combine_chunks()
+        flat = table[columns[-1]].combine_chunks()
         values = flat.values.to_numpy().reshape(len(ids), -1)
         yield PoolVectors([ids[i] for i in rows], values[rows])
 

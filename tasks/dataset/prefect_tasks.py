@@ -149,7 +149,8 @@ def process_lines(
     p = params.dedupe
     texts = [dedupe_text(e, p.include_system) for e in redacted]
     signatures = minhash_signatures(texts, p.num_perm, p.shingle_size, workers=1)
-    for (row, _), example, text, signature in zip(valid, redacted, texts, signatures, strict=True):
+    shingle_sets = distinct_shingle_hashes(texts, p.shingle_size)
+    for (row, _), example, text, signature, shingle_set in zip(valid, redacted, texts, signatures, shingle_sets, strict=True):
         row.update(
             redact_fp=fps.redact,
             example=example.model_dump_json(),
@@ -157,6 +158,7 @@ def process_lines(
             token_count=example.token_count,
             exact_key=exact_key(text),
             signature=signature,
+            shingles=shingle_set,
         )
     start = _timed(seconds, "minhash", start)
     if fps.embed is not None:

@@ -2,8 +2,9 @@
 
 ``deduplicate`` (exact, then MinHash Jaccard) misses a copied excerpt of a longer text: the
 excerpt's shingles are all in the longer text, but the Jaccard of the two sets is about their
-length ratio. ``containment_pairs`` finds pairs whose shorter text's shingles are mostly in the
-longer one (``|A & B| / |A|``, A the smaller set), over an inverted index of shingles.
+length ratio. ``containment_pairs`` finds pairs whose shorter text's distinct shingle hashes are mostly
+in the longer one (``|A & B| / |A|``, A the smaller set): exact, by prefix filtering then verification
+(``contained_between``), so a pair's verdict depends on its two texts alone (the pair store keeps them).
 ``semantic_pairs`` finds pairs whose embeddings (the project's embedding model, normalised) have
 a cosine similarity at or above a threshold. ``deduplicate_methods`` runs the chosen methods in
 order (exact, minhash, semantic), each over what the earlier ones kept, and reports each drop

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 from schemas.dataset import ChatExample, ChatMessage, Lineage
 from schemas.params import DatasetParams
 from tasks.dataset.dedupe import dedupe_text, minhash_signatures, similar_pairs
-from tasks.dataset.similarity import containment_pairs
+from tasks.dataset.similarity import containment_pairs, distinct_shingle_hashes
 from tasks.dataset.pairs import compared_ids, forget_examples, settings_fingerprint, stored_finder, stored_pairs, update_pairs
 from tasks.dataset.pool import PARTS, fingerprints
 
@@ -37,15 +37,24 @@ def _example(text: str, example_id: str) -> ChatExample:
                        timestamp=datetime(2026, 1, 1, tzinfo=timezone.utc), lineage=Lineage(request_id="r", source="l", line=1))
 
 
-def _part(pool: Path, name: str, texts: list[str], params: DatasetParams) -> None:
-    """A pool part of redacted rows: MinHash signatures and examples of ``dedupe_text`` = ``user: <text>``."""
+def _part(pool: Path, name: str, texts: list[str], params: DatasetParams, shingles: str = "none") -> None:
+    """A pool part of redacted rows: MinHash signatures and examples of ``dedupe_text`` = ``user: <text>``.
+
+    ``shingles``: the ``shingles`` column left out (``none``: a part from before it), on every row (``all``) or
+    on every other row (``some``: rows copied from an old part).
+    """
     fps = fingerprints(params)
     ids = _ids(texts)
     dedupe = [dedupe_text(_example(t, e), False) for t, e in zip(texts, ids, strict=True)]
     sigs = minhash_signatures(dedupe, params.dedupe.num_perm, params.dedupe.shingle_size, workers=1)
     n = len(texts)
     (pool / PARTS).mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.table({
+    extra = {}
+    if shingles != "none":
+        sets = distinct_shingle_hashes(dedupe, params.dedupe.shingle_size)
+        extra["shingles"] = pa.array([s if shingles == "all" or k % 2 else None for k, s in enumerate(sets)],
+                                     type=pa.list_(pa.uint32()))
+    pq.write_table(pa.table({**extra,
         "outcome": ["ok"] * n, "validate_fp": [fps.validate] * n, "redact_fp": [fps.redact] * n,
         "embed_fp": pa.array([None] * n, pa.string()), "example_id": ids,
         "example": [_example(t, e).model_dump_json() for t, e in zip(texts, ids, strict=True)],
@@ -112,7 +121,7 @@ def test_containment_pairs_are_found_in_both_directions_and_equal_the_in_memory_
     excerpt = " ".join(old[0].split()[5:25])  # new, shorter: contained in the old long text
     around = f"hello there {old[-1]} and please answer soon"  # new, longer: contains the old short text
     new = [excerpt, around, *_corpus(20, seed=4)]
-    _part(tmp_path, "b", new, params)
+    _part(tmp_path, "b", new, params, shingles="all")  # a part with the column, after one without
     every = old + new
     second = update_pairs(tmp_path, params, "containment", _ids(every))
     assert (second.compared_rows, second.reused_rows) == (len(new), len(old))
@@ -123,7 +132,7 @@ def test_containment_pairs_are_found_in_both_directions_and_equal_the_in_memory_
     assert tuple(sorted((ids[old[-1]], ids[around]))) in stored
     assert stored == _containment_expected(every, params)  # incremental == the whole collection at once
     scratch = tmp_path / "scratch"
-    _part(scratch, "all", every, params)
+    _part(scratch, "all", every, params, shingles="some")
     update_pairs(scratch, params, "containment", _ids(every))
     assert stored_pairs(scratch, "containment", fp) == stored
     assert update_pairs(tmp_path, params, "containment", _ids(every)).compared_rows == 0  # unchanged: nothing compared
