@@ -100,9 +100,10 @@ def _vectors(n: int, seed: int) -> np.ndarray:
 
 
 def _write_part(pool: Path, name: str, ids: list[str], sigs: np.ndarray, vecs: np.ndarray | None, fps,
-                examples: list[str] | None = None) -> None:
+                examples: list[str] | None = None, shingles: list[np.ndarray] | None = None) -> None:
     n = len(ids)
-    table = pa.table({"example": examples or [None] * n,
+    extra = {"shingles": pa.array(shingles, type=pa.list_(pa.uint32()))} if shingles is not None else {}
+    table = pa.table({**extra, "example": examples or [None] * n,
         "outcome": ["ok"] * n, "validate_fp": [fps.validate] * n, "redact_fp": [fps.redact] * n,
         "embed_fp": [fps.embed] * n, "example_id": ids,
         "signature": pa.array(list(sigs), type=pa.list_(pa.uint32())),
@@ -126,6 +127,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--semantic", action="store_true")
     parser.add_argument("--containment", action="store_true", help="Containment pairs (chat-like texts, excerpts).")
+    parser.add_argument("--from-text", action="store_true",
+                        help="Parts without the shingles column (as before it): containment hashes the examples' text.")
     args = parser.parse_args()
     methods = ["exact", "minhash", "containment"] + (["semantic"] if args.semantic else [])
     data = DatasetParams().model_dump()
@@ -139,20 +142,25 @@ def main() -> None:
     vecs = _vectors(args.rows + extra, seed=5) if args.semantic else None
     ids = [hashlib.sha256(str(i).encode()).hexdigest() for i in range(len(texts))]  # like example ids
     examples = _examples(turns, ids) if turns else None
+    column = None
+    if turns and not args.from_text:
+        column = distinct_shingle_hashes(texts, params.dedupe.shingle_size)
+    cut = (lambda a, b: column[a:b]) if column is not None else (lambda a, b: None)
     stored = ["minhash"] + (["containment"] if args.containment else []) + (["semantic"] if args.semantic else [])
-    out: dict = {"rows": args.rows, "new_rows": extra, "load": os.getloadavg()[0]}
+    out: dict = {"rows": args.rows, "new_rows": extra, "load": os.getloadavg()[0],
+                 "shingles": "from text" if args.from_text else "column"}
     with tempfile.TemporaryDirectory() as tmp:
         pool = Path(tmp)
         (pool / PARTS).mkdir()
         for k in range(0, args.rows, 2000):
             end = min(k + 2000, args.rows)
             _write_part(pool, f"{k:08d}", ids[k:end], sigs[k:end], None if vecs is None else vecs[k:end], fps,
-                        examples and examples[k:end])
+                        examples and examples[k:end], cut(k, end))
         for method in stored:
             cold, s_cold, m_cold = _timed(lambda: update_pairs(pool, params, method, ids[: args.rows]))
             out[f"{method}.cold"] = {"seconds": s_cold, "heap_peak_mb": m_cold, **vars(cold)}
         _write_part(pool, "new", ids[args.rows :], sigs[args.rows :], None if vecs is None else vecs[args.rows :], fps,
-                    examples and examples[args.rows :])
+                    examples and examples[args.rows :], cut(args.rows, len(ids)))
         for method in stored:
             warm, s_warm, m_warm = _timed(lambda: update_pairs(pool, params, method, ids))
             out[f"{method}.rebuild"] = {"seconds": s_warm, "heap_peak_mb": m_warm, **vars(warm)}
