@@ -20,7 +20,7 @@ from typing import Literal
 
 import numpy as np
 
-from tasks.dataset.dedupe import Cluster, DedupeOutcome, _components, deduplicate, shingle_hashes, shingles
+from tasks.dataset.dedupe import Cluster, DedupeOutcome, _components, deduplicate, shingle_hashes
 
 Method = Literal["exact", "minhash", "semantic"]
 METHODS: tuple[Method, ...] = ("exact", "minhash", "semantic")
