@@ -83,7 +83,8 @@ def build(params_file: Path, logs: Path, out: Path, runner: str, name: str | Non
     summary = json.loads(out_text.strip().splitlines()[-1])
     return {"wall_s": round(wall, 1), "peak_flow_rss_mb": round(peak_flow / 2**20), "peak_tree_rss_mb": round(peak_tree / 2**20),
             "pool": summary["pool"], "input_lines": summary["input_lines"], "written": summary["written"],
-            "stage_seconds": {k: round(v["seconds"], 1) for k, v in summary["timings"].items()}, "load": _load()}
+            "stage_seconds": {k: round(v["seconds"], 1) for k, v in summary["timings"].items()},
+            "dedupe_pairs": summary.get("dedupe_pairs", {}), "load": _load()}
 
 
 def rebuild(work: Path, lines: int, share: float, runner: str) -> None:

@@ -248,6 +248,6 @@ class BuildSummary(BuildCounts):
     pool: PoolReport | None = Field(None, description="What this build reused from the example pool and processed anew.")
     dedupe_pairs: dict[str, dict[str, int]] = Field(
         default_factory=dict,
-        description="Per method whose pairs the pool stores (minhash, semantic): compared_rows (examples compared anew "
+        description="Per method whose pairs the pool stores (minhash, containment, semantic): compared_rows (examples compared anew "
         "with every pool example), reused_rows (pairs already stored), new_pairs.",
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import itertools
+import json
 import os
 import re
 import unicodedata
@@ -22,11 +23,15 @@ import zlib
 from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from datasketch import LeanMinHash, MinHash, MinHashLSH
 from datasketch.lsh import _optimal_param
 from datasketch.minhash import _fmix
+
+if TYPE_CHECKING:
+    from schemas.dataset import ChatExample
 
 _PUNCT = re.compile(r"[^\w\s<>]+")
 SEED = 1
@@ -43,6 +48,19 @@ def normalise(text: str) -> str:
 def exact_key(text: str) -> str:
     """sha256 of the normalised text."""
     return hashlib.sha256(normalise(text).encode()).hexdigest()
+
+
+def dedupe_text(example: ChatExample, include_system: bool) -> str:
+    """The text compared for duplicates: role-tagged messages (system prompts left out by default)."""
+    parts = []
+    for message in example.messages:
+        if message.role == "system" and not include_system:
+            continue
+        payload = message.content or ""
+        if message.tool_calls:
+            payload += " " + json.dumps(message.tool_calls, sort_keys=True)
+        parts.append(f"{message.role}: {payload}")
+    return "\n".join(parts)
 
 
 def shingles(text: str, size: int) -> list[bytes]:

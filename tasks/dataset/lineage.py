@@ -51,7 +51,7 @@ def lineage(
 
     Returns:
         ``{"rows": [...], "raw": [...], "versions": [...]}``: the pool rows (every fingerprint,
-        signature left out, the example parsed), the raw line of each row's first occurrence
+        signature and shingle hashes left out, the example parsed), the raw line of each row's first occurrence
         (``present`` False once the log is gone) and the dataset versions holding each example id.
     """
     import json
@@ -59,7 +59,7 @@ def lineage(
     rows = find_rows(pool_uri, example_id=example_id, request_id=request_id)
     shown, raws, versions, seen = [], [], [], set()
     for row in rows:
-        record = {k: v for k, v in row.items() if k not in ("signature", "line_hash")}
+        record = {k: v for k, v in row.items() if k not in ("signature", "shingles", "line_hash")}
         record["line_hash"] = row["line_hash"].hex()
         record["timestamp"] = row["timestamp"].isoformat() if row["timestamp"] else None
         for key in ("example", "reject"):

@@ -7,13 +7,16 @@ stored pairs for the rest. Pairs are selection-independent: a dataset build take
 selected examples and forms its clusters exactly as before (staged order, best-ranked member kept),
 so an incremental build equals a from-scratch one.
 
-Only methods whose verdict on a pair depends on the two texts alone are stored: ``minhash`` (LSH band
-equality and estimated Jaccard of the two signatures) and ``semantic`` (cosine of the two embeddings).
-Containment skips a shingle held by more than ``MAX_POSTINGS`` texts *of the set compared*, so its pairs
-depend on the selection; it is recomputed per build.
+The methods stored are those whose verdict on a pair depends on the two texts alone: ``minhash`` (LSH band
+equality and estimated Jaccard of the two signatures), ``containment`` (exact: distinct shingle hashes of
+the smaller set found in the other, ``similarity.contained_between``; both directions are joined, a new
+set against larger pool sets and a pool set against larger new ones; the hashes come from the pool's
+``shingles`` column, or from the redacted example in a part written before it) and ``semantic`` (cosine of
+the two embeddings). Settings: containment's threshold, ``shingle_size``, ``min_shingles``, ``include_system``.
 
 Layout: ``<pool>/pairs/pairs-<hash>.parquet``, each file one write, columns ``method``, ``settings_fp``,
-``a``, ``b`` (example ids; ``b`` null: row ``a`` was compared, with or without pairs) and ``score``. A
+``a``, ``b`` (example ids; ``b`` null: row ``a`` was compared, with or without pairs) and ``score`` (on a
+containment compared mark: the example's distinct shingle count, ``stored_finder``'s ``min_shingles`` test). A
 file is written to a temporary name, fsynced and renamed (the pool's ``_write_part``), so a SIGKILL
 leaves the old files plus whole new ones; a row's "compared" mark and its pairs are in the same file.
 Keys are ``example_id`` (a content hash of the messages: the same example, the same dedupe text).
@@ -24,17 +27,21 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from schemas.dataset import ChatExample
 from schemas.params import DatasetParams
+from tasks.dataset.dedupe import dedupe_text
 from tasks.dataset.pool import PARTS, _digest, _parts, fingerprints, write_parquet_atomically
+from tasks.dataset.similarity import ShingleSets, contained_between, distinct_shingle_hashes, shingle_frequency
 
 PAIRS = "pairs"
-STORED_METHODS = ("minhash", "semantic")
+STORED_METHODS = ("minhash", "containment", "semantic")
 PAIR_SCHEMA = pa.schema(
     [
         ("method", pa.string()),
@@ -52,6 +59,9 @@ def settings_fingerprint(method: str, params: DatasetParams) -> str:
     if method == "minhash":
         settings = {"threshold": p.threshold, "num_perm": p.num_perm, "shingle_size": p.shingle_size,
                     "include_system": p.include_system}
+    elif method == "containment":
+        settings = {"threshold": p.containment_threshold, "shingle_size": p.shingle_size,
+                    "min_shingles": p.min_shingles, "include_system": p.include_system}
     elif method == "semantic":
         settings = {"threshold": p.semantic_threshold, "embed_fp": fingerprints(params).embed}
     else:
@@ -110,18 +120,60 @@ def stored_pairs(root: Path, method: str, fp: str) -> set[tuple[str, str]]:
 
 @dataclass
 class PoolVectors:
-    """A part's current redacted examples: their ids and their signatures or embeddings (one row each)."""
+    """A part's current redacted examples: their ids and their signatures, embeddings or shingle sets (one each)."""
 
     ids: list[str]
-    vectors: np.ndarray
+    vectors: np.ndarray | ShingleSets
+
+
+def _take(vectors: np.ndarray | ShingleSets, rows: Sequence[int]) -> np.ndarray | ShingleSets:
+    return vectors.take(rows) if isinstance(vectors, ShingleSets) else vectors[list(rows)]
+
+
+def _concat(parts: Sequence[np.ndarray | ShingleSets]) -> np.ndarray | ShingleSets:
+    return ShingleSets.concat(parts) if parts and isinstance(parts[0], ShingleSets) else np.concatenate(parts)
+
+
+def _shingle_sets(table: pa.Table, rows: Sequence[int], params: DatasetParams) -> ShingleSets:
+    """The rows' distinct shingle hashes: the ``shingles`` column, or (a part or row from before it) their ``dedupe_text``'s."""
+    p = params.dedupe
+    if "shingles" in table.column_names:
+        column = table["shingles"].take(rows).combine_chunks()
+        if not column.null_count:  # numpy views of the column: no Python number a hash
+            offsets = column.offsets.to_numpy().astype(np.int64)
+            return ShingleSets(column.values.to_numpy()[offsets[0] : offsets[-1]], offsets - offsets[0])
+    stored = table["shingles"].take(rows).to_pylist() if "shingles" in table.column_names else [None] * len(rows)
+    missing = [k for k, s in enumerate(stored) if s is None]
+    if missing:
+        examples = table["example"].take([rows[k] for k in missing]).to_pylist()
+        texts = [dedupe_text(ChatExample.model_validate_json(e), p.include_system) for e in examples]
+        for k, hashes in zip(missing, distinct_shingle_hashes(texts, p.shingle_size), strict=True):
+            stored[k] = hashes
+    return ShingleSets.of([np.asarray(s, dtype=np.uint32) for s in stored])
+
+
+def _has_nulls(path: Path) -> bool:
+    """Whether some ``ok`` row of the part lacks ``shingles`` (a row copied from a part before the column)."""
+    table = pq.read_table(path, columns=["outcome", "shingles"])
+    return bool(pc.sum(pc.and_(pc.equal(table["outcome"], "ok"), pc.is_null(table["shingles"]))).as_py())
 
 
 def pool_vectors(pool_root: Path, params: DatasetParams, method: str) -> Iterator[PoolVectors]:
-    """The pool's current ``ok`` rows, a part at a time, distinct by example id within the part."""
+    """The pool's current ``ok`` rows, a part at a time, distinct by example id within the part.
+
+    Containment's shingle sets are the ``shingles`` column; a part written before it (or a row without
+    it) has them computed from its redacted example.
+    """
     fps = fingerprints(params)
-    column = "signature" if method == "minhash" else "embedding"
+    base = ["outcome", "validate_fp", "redact_fp", "embed_fp", "example_id"]
     for path in _parts(pool_root):
-        table = pq.read_table(path, columns=["outcome", "validate_fp", "redact_fp", "embed_fp", "example_id", column])
+        if method == "containment":
+            names = pq.read_schema(path).names
+            columns = base + (["shingles"] if "shingles" in names else [])
+            columns += ["example"] if "shingles" not in names or _has_nulls(path) else []
+        else:
+            columns = base + ["signature" if method == "minhash" else "embedding"]
+        table = pq.read_table(path, columns=columns)
         mask = pc.and_(pc.equal(table["outcome"], "ok"), pc.equal(table["validate_fp"], fps.validate))
         mask = pc.and_(mask, pc.equal(table["redact_fp"], fps.redact))
         if method == "semantic":
@@ -132,12 +184,15 @@ def pool_vectors(pool_root: Path, params: DatasetParams, method: str) -> Iterato
         ids = table["example_id"].to_pylist()
         first = {e: i for i, e in reversed(list(enumerate(ids)))}
         rows = sorted(first.values())
-        flat = table[column].combine_chunks()
+        if method == "containment":
+            yield PoolVectors([ids[i] for i in rows], _shingle_sets(table, rows, params))
+            continue
+        flat = table[columns[-1]].combine_chunks()
         values = flat.values.to_numpy().reshape(len(ids), -1)
         yield PoolVectors([ids[i] for i in rows], values[rows])
 
 
-PairScorer = Callable[[np.ndarray, np.ndarray], list[tuple[int, int, float]]]
+PairScorer = Callable[[Any, Any], list[tuple[int, int, float]]]
 """Given new rows' vectors and other rows' vectors, the ``(new, other, score)`` pairs a method calls duplicates."""
 
 
@@ -171,6 +226,33 @@ def semantic_scorer(threshold: float) -> PairScorer:
     return score
 
 
+def containment_scorer(threshold: float, min_shingles: int) -> PairScorer:
+    """Containment: ``|A & B| / min(|A|, |B|) >= threshold`` over distinct shingle hashes, both sets >= ``min_shingles``.
+
+    Both directions, each exact (``contained_between``): a new set no larger than a pool row's, and
+    a pool row's set no larger than a new one's.
+    """
+
+    def score(new: ShingleSets, other: ShingleSets) -> list[tuple[int, int, float]]:
+        frequency = shingle_frequency(new, other)
+        i, j, s = contained_between(new, other, threshold, min_shingles, frequency=frequency)
+        j2, i2, s2 = contained_between(other, new, threshold, min_shingles, frequency=frequency)
+        found = dict(zip(zip(i.tolist(), j.tolist(), strict=True), s.tolist(), strict=True))
+        found.update(zip(zip(i2.tolist(), j2.tolist(), strict=True), s2.tolist(), strict=True))
+        return [(a, b, score) for (a, b), score in sorted(found.items())]
+
+    return score
+
+
+def _scorer(method: str, params: DatasetParams) -> PairScorer:
+    p = params.dedupe
+    if method == "minhash":
+        return minhash_scorer(p.threshold)
+    if method == "containment":
+        return containment_scorer(p.containment_threshold, p.min_shingles)
+    return semantic_scorer(p.semantic_threshold)
+
+
 @dataclass
 class PairUpdate:
     """What one method's update did."""
@@ -200,18 +282,20 @@ def update_pairs(pool_root: Path, params: DatasetParams, method: str, wanted: Se
     missing = {e for e, k in zip(distinct, known.tolist(), strict=True) if not k}
     if not missing:
         return PairUpdate(0, len(distinct), 0)
-    p = params.dedupe
-    scorer = minhash_scorer(p.threshold) if method == "minhash" else semantic_scorer(p.semantic_threshold)
+    scorer = _scorer(method, params)
     new_ids: list[str] = []
-    new_parts: list[np.ndarray] = []
+    new_parts: list[np.ndarray | ShingleSets] = []
     for part in pool_vectors(pool_root, params, method):  # the new examples' vectors, from their pool rows
         take = [k for k, e in enumerate(part.ids) if e in missing]
         missing.difference_update(part.ids[k] for k in take)
         new_ids += [part.ids[k] for k in take]
-        new_parts.append(part.vectors[take])
+        new_parts.append(_take(part.vectors, take))
     if missing:  # an example the pool lacks would silently lose its pairs
         raise ValueError(f"{len(missing)} examples to compare are not current rows of the pool {pool_root}")
-    new_vectors = np.concatenate(new_parts)
+    new_vectors = _concat(new_parts)
+    marks: list[float | None] = [None] * len(new_ids)
+    if method == "containment":  # a mark's score: the example's distinct shingles (``stored_finder``)
+        marks = new_vectors.sizes.astype(float).tolist()
     found: dict[tuple[str, str], float] = {}
     for part in pool_vectors(pool_root, params, method):
         for i, j, score in scorer(new_vectors, part.vectors):
@@ -219,13 +303,14 @@ def update_pairs(pool_root: Path, params: DatasetParams, method: str, wanted: Se
             if a != b:
                 found[(min(a, b), max(a, b))] = score
     pairs = sorted(found.items())
+    marked = sorted(zip(new_ids, marks, strict=True))
     table = pa.table(
         {
             "method": [method] * (len(new_ids) + len(pairs)),
             "settings_fp": [fp] * (len(new_ids) + len(pairs)),
-            "a": sorted(new_ids) + [a for (a, _), _ in pairs],
+            "a": [a for a, _ in marked] + [a for (a, _), _ in pairs],
             "b": [None] * len(new_ids) + [b for (_, b), _ in pairs],
-            "score": [None] * len(new_ids) + [s for _, s in pairs],
+            "score": [m for _, m in marked] + [s for _, s in pairs],
         },
         schema=PAIR_SCHEMA,
     )
@@ -238,23 +323,36 @@ def stored_finder(
 ) -> Callable[[list[int]], list[tuple[int, int]]]:
     """A ``PairFinder`` over the store's examples from the stored pairs: position pairs among the survivors.
 
-    Two occurrences of one example are a pair (identical signatures or embeddings).
+    Two occurrences of one example are a pair (identical signatures or embeddings; for containment,
+    identical shingle sets, when they have ``min_shingles``: the count its compared mark holds).
     """
-    pairs = stored_pairs(pool_root, method, settings_fingerprint(method, params))
+    fp = settings_fingerprint(method, params)
+    pairs = stored_pairs(pool_root, method, fp)
+    taking = _taking(pool_root, fp, params.dedupe.min_shingles) if method == "containment" else None
 
     def find(survivors: list[int]) -> list[tuple[int, int]]:
         at: dict[str, list[int]] = {}
         for pos, i in enumerate(survivors):
             at.setdefault(example_ids[i], []).append(pos)
         found: set[tuple[int, int]] = set()
-        for positions in at.values():
-            found.update((positions[0], q) for q in positions[1:])
+        for example, positions in at.items():
+            if taking is None or example in taking:
+                found.update((positions[0], q) for q in positions[1:])
         for a, b in pairs:
             if a in at and b in at:
                 found.update((min(x, y), max(x, y)) for x in at[a] for y in at[b])
         return sorted(found)
 
     return find
+
+
+def _taking(root: Path, fp: str, min_shingles: int) -> set[str]:
+    """Examples compared for containment with at least ``min_shingles`` distinct shingles (they take part)."""
+    taking: set[str] = set()
+    for table in _read(root, "containment", fp):
+        marks = table.filter(pc.and_(pc.is_null(table["b"]), pc.fill_null(pc.greater_equal(table["score"], min_shingles), False)))
+        taking.update(marks["a"].to_pylist())
+    return taking
 
 
 def forget_examples(pool_root: Path, example_ids: set[str]) -> int:

@@ -356,7 +356,7 @@ class Pool:
             self._cache.move_to_end(n)
             return self._cache[n]
         table = pq.read_table(self.parts[n])
-        vectors = [name for name in ("signature", "embedding") if name in table.column_names]
+        vectors = [name for name in ("signature", "shingles", "embedding") if name in table.column_names]
         rows = table.drop_columns(vectors).to_pylist()
         for name in vectors:
             column = table[name].combine_chunks()

@@ -12,7 +12,6 @@ unredacted text, which must never be written anywhere but memory.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import Counter
@@ -47,7 +46,7 @@ from tasks.common.accounting import KEEP, Accounting, Ledger
 from tasks.dataset.collect import BuildRejects, ExampleStore, reject_order
 from tasks.dataset.datacard import render_data_card
 from tasks.dataset.decontaminate import ContaminationIndex, describe, load_index
-from tasks.dataset.dedupe import exact_key, minhash_signatures, similar_pairs
+from tasks.dataset.dedupe import dedupe_text, exact_key, minhash_signatures, similar_pairs
 from tasks.dataset.extract import log_to_example
 from tasks.dataset.forget import read_deny_list, record_version
 from tasks.dataset.lineage import record_examples
@@ -79,19 +78,6 @@ EMBED_LOCK = threading.Lock()
 TIMED_ITEMS = {"parse": "read", "validate": "validate", "redact": "redact", "minhash": "redact", "embed": "redact"}
 
 """The items each timed batch stage handled, by the tally stage that counts them."""
-
-
-def dedupe_text(example: ChatExample, include_system: bool) -> str:
-    """The text compared for duplicates: role-tagged messages (system prompts left out by default)."""
-    parts = []
-    for message in example.messages:
-        if message.role == "system" and not include_system:
-            continue
-        payload = message.content or ""
-        if message.tool_calls:
-            payload += " " + json.dumps(message.tool_calls, sort_keys=True)
-        parts.append(f"{message.role}: {payload}")
-    return "\n".join(parts)
 
 
 @dataclass
@@ -163,7 +149,8 @@ def process_lines(
     p = params.dedupe
     texts = [dedupe_text(e, p.include_system) for e in redacted]
     signatures = minhash_signatures(texts, p.num_perm, p.shingle_size, workers=1)
-    for (row, _), example, text, signature in zip(valid, redacted, texts, signatures, strict=True):
+    shingle_sets = distinct_shingle_hashes(texts, p.shingle_size)
+    for (row, _), example, text, signature, shingle_set in zip(valid, redacted, texts, signatures, shingle_sets, strict=True):
         row.update(
             redact_fp=fps.redact,
             example=example.model_dump_json(),
@@ -171,6 +158,7 @@ def process_lines(
             token_count=example.token_count,
             exact_key=exact_key(text),
             signature=signature,
+            shingles=shingle_set,
         )
     start = _timed(seconds, "minhash", start)
     if fps.embed is not None:
@@ -439,7 +427,7 @@ class Selection:
     capped: list[int] = field(default_factory=list)
     """Store indices over ``select.max_per_user`` (after dedupe), ascending."""
     pairs: dict[str, dict[str, int]] = field(default_factory=dict)
-    """Per stored method (minhash, semantic): examples compared anew, reused from the pair store, pairs found."""
+    """Per stored method (minhash, containment, semantic): examples compared anew, reused from the pair store, pairs found."""
 
     def duplicate_records(self, store: ExampleStore) -> Iterator[RejectedRecord]:
         """A record for each example dropped after the batches (duplicates, capped), in store (input) order."""
@@ -469,7 +457,11 @@ def _near_pairs(store: ExampleStore, threshold: float) -> PairFinder:
 
 
 def _contained_pairs(store: ExampleStore, params: DatasetParams) -> PairFinder:
-    """Containment over the survivors' shingles, their texts read back from the spool a chunk at a time."""
+    """Containment over the survivors' shingles, their texts read back from the spool a chunk at a time.
+
+    The pair store's rule (``hashed_containment_pairs``: exact, a function of each pair alone), for a
+    build without a pool.
+    """
     p = params.dedupe
 
     def find(survivors: list[int]) -> list[tuple[int, int]]:
@@ -491,7 +483,7 @@ def dedupe_stages(
 ) -> list[tuple[str, PairFinder]]:
     """The methods in effect (``dedupe.methods``), in order, as ``(cluster kind, pair finder)`` over the store.
 
-    With ``pairs_from_pool``, MinHash and semantic pairs come from the pool's pair store
+    With ``pairs_from_pool``, MinHash, containment and semantic pairs come from the pool's pair store
     (``tasks.dataset.pairs``; ``update_pool_pairs`` first), the same pairs recomputing them gives.
     """
     p = params.dedupe
@@ -503,7 +495,7 @@ def dedupe_stages(
     }
     if pairs_from_pool:
         root = Path(params.pool_uri)
-        for method, kind in (("minhash", "near"), ("semantic", "semantic")):
+        for method, kind in (("minhash", "near"), ("containment", "contained"), ("semantic", "semantic")):
             if method in p.methods:
                 finders[method] = (kind, pairs_lib.stored_finder(root, params, method, store.example_ids))
     return [finders[method] for method in DEDUPE_METHODS if method in p.methods]
@@ -527,7 +519,7 @@ def dedupe_and_split(store: ExampleStore, params: DatasetParams, pair_store: boo
     each cluster keeps its best-ranked member (``ExampleStore.rank``: quality, then newest).
 
     With ``pair_store`` (the build: its examples are pool rows and it holds the pool's lock), the
-    MinHash and semantic pairs come from the pool's pair store, brought up to date first; without
+    MinHash, containment and semantic pairs come from the pool's pair store, brought up to date first; without
     it they are computed over the store (the same pairs).
 
     Raises:

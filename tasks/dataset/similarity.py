@@ -2,8 +2,9 @@
 
 ``deduplicate`` (exact, then MinHash Jaccard) misses a copied excerpt of a longer text: the
 excerpt's shingles are all in the longer text, but the Jaccard of the two sets is about their
-length ratio. ``containment_pairs`` finds pairs whose shorter text's shingles are mostly in the
-longer one (``|A & B| / |A|``, A the smaller set), over an inverted index of shingles.
+length ratio. ``containment_pairs`` finds pairs whose shorter text's distinct shingle hashes are mostly
+in the longer one (``|A & B| / |A|``, A the smaller set): exact, by prefix filtering then verification
+(``contained_between``), so a pair's verdict depends on its two texts alone (the pair store keeps them).
 ``semantic_pairs`` finds pairs whose embeddings (the project's embedding model, normalised) have
 a cosine similarity at or above a threshold. ``deduplicate_methods`` runs the chosen methods in
 order (exact, minhash, semantic), each over what the earlier ones kept, and reports each drop
@@ -14,53 +15,39 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
-from tasks.dataset.dedupe import Cluster, DedupeOutcome, _components, deduplicate, shingle_hashes, shingles
+from tasks.dataset.dedupe import Cluster, DedupeOutcome, _components, deduplicate, shingle_hashes
 
 Method = Literal["exact", "minhash", "semantic"]
 METHODS: tuple[Method, ...] = ("exact", "minhash", "semantic")
-MAX_POSTINGS = 500
-"""A shingle found in more texts than this is too common to point at a copy (it is skipped)."""
 
 
-def containment(a: set[bytes], b: set[bytes]) -> float:
+def containment(a: set, b: set) -> float:
     """Share of the smaller set's shingles found in the larger one."""
     small, large = (a, b) if len(a) <= len(b) else (b, a)
     return len(small & large) / len(small) if small else 0.0
 
 
+def text_containment(a: str, b: str, shingle_size: int = 3, min_shingles: int = 3) -> float:
+    """The containment the dedupe calls a pair by, of two texts alone (0 when either has under ``min_shingles``)."""
+    first, second = (set(s.tolist()) for s in distinct_shingle_hashes([a, b], shingle_size))
+    return containment(first, second) if min(len(first), len(second)) >= min_shingles else 0.0
+
+
 def containment_pairs(
     texts: Sequence[str], threshold: float, shingle_size: int = 3, min_shingles: int = 3
 ) -> list[tuple[int, int]]:
-    """Pairs ``(i, j)``, ``i < j``, where the shorter text's shingles are at least ``threshold`` in the other.
+    """Pairs ``(i, j)``, ``i < j``, where the shorter text's distinct shingle hashes are at least ``threshold`` in the other.
 
     Texts with fewer than ``min_shingles`` shingles take no part (a two-word text is "contained"
-    in anything that says those words).
+    in anything that says those words). The one rule of the build and the pair store
+    (``hashed_containment_pairs``): exact, and a function of the two texts alone.
     """
-    sets = [set(shingles(t, shingle_size)) for t in texts]
-    postings: dict[bytes, list[int]] = {}
-    for i, s in enumerate(sets):
-        if len(s) >= min_shingles:
-            for shingle in s:
-                postings.setdefault(shingle, []).append(i)
-    pairs: list[tuple[int, int]] = []
-    for i, s in enumerate(sets):
-        if len(s) < min_shingles:
-            continue
-        shared: Counter[int] = Counter()
-        for shingle in s:
-            docs = postings[shingle]
-            if len(docs) <= MAX_POSTINGS:
-                shared.update(docs)
-        for j, n in shared.items():
-            if j == i or (len(sets[j]) < len(s)) or (len(sets[j]) == len(s) and j < i):
-                continue  # each pair once: from its smaller member (ties: the lower index)
-            if n / len(s) >= threshold:
-                pairs.append((min(i, j), max(i, j)))
-    return sorted(set(pairs))
+    return hashed_containment_pairs(distinct_shingle_hashes(texts, shingle_size), threshold, min_shingles)
 
 
 def embed_texts(texts: Sequence[str], model_name: str, batch_size: int | None = None) -> np.ndarray:
@@ -75,60 +62,183 @@ def embed_texts(texts: Sequence[str], model_name: str, batch_size: int | None = 
 
 
 PAIR_CHUNK = 2_000_000
-"""Candidate pairs generated at a time by ``hashed_containment_pairs`` (bounds its temporaries)."""
+"""Candidate pairs (or verified shingles) handled at a time by the containment join (bounds its temporaries)."""
 
 
-def _sum_by_code(codes: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    order = np.argsort(codes, kind="stable")
-    codes, counts = codes[order], counts[order]
-    starts = np.flatnonzero(np.concatenate(([True], codes[1:] != codes[:-1])))
-    return codes[starts], np.add.reduceat(counts, starts)
+@dataclass
+class ShingleSets:
+    """Texts' distinct shingle hashes, flat: set ``i`` is ``hashes[offsets[i]:offsets[i + 1]]`` (ascending)."""
+
+    hashes: np.ndarray
+    offsets: np.ndarray
+
+    @classmethod
+    def of(cls, sets: Sequence[np.ndarray]) -> ShingleSets:
+        """From one array of distinct hashes per text (``distinct_shingle_hashes``)."""
+        sizes = np.fromiter(map(len, sets), dtype=np.int64, count=len(sets))
+        flat = np.concatenate([np.asarray(s, dtype=np.uint32) for s in sets]) if len(sets) else np.zeros(0, np.uint32)
+        return cls(flat, np.concatenate(([0], np.cumsum(sizes))).astype(np.int64))
+
+    @property
+    def sizes(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def take(self, rows: Sequence[int]) -> ShingleSets:
+        """The sets at ``rows``, in that order."""
+        return ShingleSets.of([self.hashes[self.offsets[r] : self.offsets[r + 1]] for r in rows])
+
+    @classmethod
+    def concat(cls, parts: Sequence[ShingleSets]) -> ShingleSets:
+        """The sets of ``parts``, one after another."""
+        starts = np.cumsum([0] + [len(p.hashes) for p in parts[:-1]])
+        offsets = [parts[0].offsets[:1] if parts else np.zeros(1, np.int64)]
+        offsets += [p.offsets[1:] + s for p, s in zip(parts, starts, strict=True)]
+        hashes = np.concatenate([p.hashes for p in parts]) if parts else np.zeros(0, np.uint32)
+        return cls(hashes, np.concatenate(offsets).astype(np.int64))
+
+    def docs(self) -> np.ndarray:
+        """The set each flat hash belongs to."""
+        return np.repeat(np.arange(len(self), dtype=np.int64), self.sizes)
+
+
+def _needed(sizes: np.ndarray, threshold: float) -> np.ndarray:
+    """The least shared count ``o`` with ``o / size >= threshold`` (the verdict's own float comparison)."""
+    o = np.ceil(threshold * sizes).astype(np.int64)
+    lower = np.maximum(o - 1, 0)
+    return np.where(lower / np.maximum(sizes, 1) >= threshold, lower, o)
+
+
+def _prefix(sets: ShingleSets, taking: np.ndarray, threshold: float, frequency: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Each taking set's ``size - o + 1`` rarest hashes (by ``frequency``, then value): ``(hashes, set)``.
+
+    If ``|A & B| >= o``, some hash of any ``size - o + 1`` of A's hashes is in B (else the shared
+    ones are among the other ``o - 1``): the pair is found whatever the order. Rarest first only
+    keeps the candidates few (a common shingle rarely reaches a prefix).
+    """
+    docs = sets.docs()
+    keep = taking[docs]
+    hashes, docs = sets.hashes[keep], docs[keep]
+    order = np.lexsort((hashes, frequency(hashes), docs))
+    hashes, docs = hashes[order], docs[order]
+    sizes = sets.sizes
+    first = np.searchsorted(docs, docs, side="left")  # docs ascending: where each set's hashes start
+    rank = np.arange(len(docs), dtype=np.int64) - first
+    prefix = rank < (sizes - _needed(sizes, threshold) + 1)[docs]
+    return hashes[prefix], docs[prefix]
+
+
+def _verify(left: ShingleSets, right_keys: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``|left[a] & right[b]|`` per candidate, ``right_keys`` the sorted ``(set << 32) | hash`` of the right side."""
+    shared = np.zeros(len(a), dtype=np.int64)
+    sizes = left.sizes[a]
+    ends = np.cumsum(sizes)
+    lo = 0
+    while lo < len(a):
+        hi = max(lo + 1, int(np.searchsorted(ends, (ends[lo - 1] if lo else 0) + PAIR_CHUNK, side="right")))
+        n = sizes[lo:hi]
+        base = np.repeat(left.offsets[a[lo:hi]], n)
+        within = np.arange(int(n.sum()), dtype=np.int64) - np.repeat(np.cumsum(n) - n, n)
+        query = (np.repeat(b[lo:hi].astype(np.uint64), n) << np.uint64(32)) | left.hashes[base + within].astype(np.uint64)
+        at = np.minimum(np.searchsorted(right_keys, query), max(len(right_keys) - 1, 0))
+        hit = (right_keys[at] == query) if len(right_keys) else np.zeros(len(query), dtype=bool)
+        shared[lo:hi] = np.add.reduceat(hit.astype(np.int64), np.cumsum(n) - n) if len(n) else 0
+        lo = hi
+    return shared
+
+
+def _keys(sets: ShingleSets) -> np.ndarray:
+    return np.sort((sets.docs().astype(np.uint64) << np.uint64(32)) | sets.hashes.astype(np.uint64))
+
+
+def shingle_frequency(*sides: ShingleSets) -> Callable[[np.ndarray], np.ndarray]:
+    """Each hash's count of sets holding it, over ``sides`` (0 for a hash none holds)."""
+    values, counts = np.unique(np.concatenate([s.hashes for s in sides]), return_counts=True)
+
+    def of(hashes: np.ndarray) -> np.ndarray:
+        at = np.minimum(np.searchsorted(values, hashes), max(len(values) - 1, 0))
+        return np.where(values[at] == hashes, counts[at], 0) if len(values) else np.zeros(len(hashes), np.int64)
+
+    return of
+
+
+def contained_between(
+    left: ShingleSets, right: ShingleSets, threshold: float, min_shingles: int = 3, same: bool = False,
+    frequency: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs ``(i, j)`` of a left set no larger than a right set with ``|L_i & R_j| / |L_i| >= threshold``.
+
+    Exact and a function of the two sets alone: every left set's prefix (``_prefix``) is joined with
+    the right sets' hashes (sorted, ``searchsorted``), the candidates expanded ``PAIR_CHUNK`` at a
+    time, and each candidate's shared count verified against the right sets' sorted keys. Sets under
+    ``min_shingles`` take no part. ``same``: left and right are one collection (``i != j``).
+
+    Returns:
+        ``(i, j, containment)`` arrays, each pair once, ordered by ``(i, j)``.
+    """
+    empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64))
+    left_sizes, right_sizes = left.sizes, right.sizes
+    left_taking, right_taking = left_sizes >= min_shingles, right_sizes >= min_shingles
+    if not left_taking.any() or not right_taking.any():
+        return empty
+    frequency = frequency or (shingle_frequency(left) if same else shingle_frequency(left, right))
+    pre_hashes, pre_docs = _prefix(left, left_taking, threshold, frequency)
+    right_docs = right.docs()
+    keep = right_taking[right_docs]
+    order = np.argsort(right.hashes[keep], kind="stable")
+    r_hashes, r_docs = right.hashes[keep][order], right_docs[keep][order]
+    lo = np.searchsorted(r_hashes, pre_hashes, side="left")
+    counts = np.searchsorted(r_hashes, pre_hashes, side="right") - lo
+    ends = np.cumsum(counts)
+    right_keys = _keys(right)
+    m = np.int64(len(right))
+    found_codes, found_scores = [], []
+    start = 0
+    while start < len(pre_hashes):
+        stop = max(start + 1, int(np.searchsorted(ends, (ends[start - 1] if start else 0) + PAIR_CHUNK, side="right")))
+        n = counts[start:stop]
+        total = int(n.sum())
+        if total:
+            idx = np.repeat(lo[start:stop], n) + np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(n) - n, n)
+            a, b = np.repeat(pre_docs[start:stop], n), r_docs[idx]
+            ok = right_sizes[b] >= left_sizes[a]
+            if same:
+                ok &= b != a
+            codes = np.unique(a[ok] * m + b[ok])
+            if len(found_codes):
+                codes = codes[~np.isin(codes, np.concatenate(found_codes))]  # verified in an earlier chunk
+            a, b = codes // m, codes % m
+            shared = _verify(left, right_keys, a, b)
+            score = shared / left_sizes[a]
+            hit = score >= threshold
+            found_codes.append(codes[hit])
+            found_scores.append(score[hit])
+            seen = codes[~hit]  # candidates verified and rejected: not verified again
+            found_codes[-1] = np.concatenate((found_codes[-1], seen))
+            found_scores[-1] = np.concatenate((found_scores[-1], np.full(len(seen), -1.0)))
+        start = stop
+    if not found_codes:
+        return empty
+    codes, scores = np.concatenate(found_codes), np.concatenate(found_scores)
+    order = np.argsort(codes)
+    codes, scores = codes[order], scores[order]
+    hit = scores >= 0
+    return codes[hit] // m, codes[hit] % m, scores[hit]
 
 
 def hashed_containment_pairs(
-    shingle_sets: Sequence[np.ndarray], threshold: float, min_shingles: int = 3, max_postings: int = MAX_POSTINGS
+    shingle_sets: Sequence[np.ndarray], threshold: float, min_shingles: int = 3
 ) -> list[tuple[int, int]]:
-    """``containment_pairs`` over each text's distinct shingle hashes (``shingle_hashes``, deduplicated), in numpy.
+    """Pairs ``(i, j)``, ``i < j``, whose smaller set's distinct shingle hashes are at least ``threshold`` in the other.
 
-    The inverted index is one sort of ``(hash, text)``; a hash held by more than ``max_postings``
-    texts is skipped (as there), and a pair's shared count is over the other hashes while its
-    containment divides by the smaller set's full size. Postings are expanded into pairs
-    ``PAIR_CHUNK`` at a time and summed per pair, so memory follows the distinct candidate pairs.
+    Exact (``contained_between`` of the collection with itself): no shingle is skipped, so a pair's
+    verdict depends on its two texts alone, as the pair store needs.
     """
-    sizes = np.fromiter(map(len, shingle_sets), dtype=np.int64, count=len(shingle_sets))
-    taking = np.flatnonzero(sizes >= min_shingles)
-    if len(taking) < 2:
-        return []
-    hashes = np.concatenate([shingle_sets[i] for i in taking]).astype(np.uint32)
-    docs = np.repeat(taking, sizes[taking])
-    order = np.argsort(hashes, kind="stable")
-    hashes, docs = hashes[order], docs[order]
-    starts = np.flatnonzero(np.concatenate(([True], hashes[1:] != hashes[:-1])))
-    lengths = np.diff(np.concatenate((starts, [len(hashes)])))
-    useful = (lengths >= 2) & (lengths <= max_postings)
-    starts, lengths = starts[useful], lengths[useful]
-    if not len(starts):
-        return []
-    m = len(shingle_sets)
-    work = np.cumsum(lengths * (lengths - 1) // 2)
-    codes, shared = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    lo = 0
-    while lo < len(starts):
-        hi = max(lo + 1, int(np.searchsorted(work, (work[lo - 1] if lo else 0) + PAIR_CHUNK, side="right")))
-        first_parts, second_parts = [], []
-        for length in np.unique(lengths[lo:hi]):  # runs of one length: all their pairs at once
-            runs = starts[lo:hi][lengths[lo:hi] == length]
-            a, b = np.triu_indices(int(length), k=1)
-            first_parts.append(docs[runs[:, None] + a[None, :]].ravel())
-            second_parts.append(docs[runs[:, None] + b[None, :]].ravel())
-        first, second = np.concatenate(first_parts), np.concatenate(second_parts)
-        chunk = np.minimum(first, second) * m + np.maximum(first, second)
-        chunk_codes, chunk_counts = np.unique(chunk, return_counts=True)
-        codes, shared = _sum_by_code(np.concatenate((codes, chunk_codes)), np.concatenate((shared, chunk_counts)))
-        lo = hi
-    i, j = codes // m, codes % m
-    contained = shared / np.minimum(sizes[i], sizes[j]) >= threshold
-    return list(zip(i[contained].tolist(), j[contained].tolist(), strict=True))
+    sets = ShingleSets.of(shingle_sets)
+    i, j, _ = contained_between(sets, sets, threshold, min_shingles, same=True)
+    return sorted(set(zip(np.minimum(i, j).tolist(), np.maximum(i, j).tolist(), strict=True)))
 
 
 def distinct_shingle_hashes(texts: Sequence[str], size: int) -> list[np.ndarray]:

@@ -75,12 +75,17 @@ def test_an_incremental_build_equals_a_build_from_scratch(tmp_path: Path, lines:
         fresh.model_dump(include={"input_lines", "written", "rejected", "filtered", "duplicates", "malformed"})
     )
     # the pair store: the rebuild compares only the examples new to the pool, and reuses the others' pairs
-    cold, warm, scratch = (b.dedupe_pairs["minhash"] for b in (first, again, fresh))
-    assert cold["reused_rows"] == 0 and cold["compared_rows"] > 0
-    assert warm["reused_rows"] == cold["compared_rows"]
-    assert 0 < warm["compared_rows"] <= ALL - FIRST
-    assert scratch["compared_rows"] == warm["compared_rows"] + warm["reused_rows"] and scratch["new_pairs"] > 0
-    assert cold["new_pairs"] + warm["new_pairs"] == scratch["new_pairs"]
+    for method in ("minhash", "containment"):  # containment too: taken from the store, not recomputed
+        cold, warm, scratch = (b.dedupe_pairs[method] for b in (first, again, fresh))
+        assert cold["reused_rows"] == 0 and cold["compared_rows"] > 0
+        assert warm["reused_rows"] == cold["compared_rows"]
+        assert 0 < warm["compared_rows"] <= ALL - FIRST
+        assert scratch["compared_rows"] == warm["compared_rows"] + warm["reused_rows"] and scratch["new_pairs"] > 0
+        assert cold["new_pairs"] + warm["new_pairs"] == scratch["new_pairs"]
+    from tasks.dataset.pairs import settings_fingerprint, stored_pairs
+
+    fp = settings_fingerprint("containment", _params(tmp_path, appended, pool))
+    assert stored_pairs(pool, "containment", fp) == stored_pairs(tmp_path / "fresh", "containment", fp)
     assert (tmp_path / "o2" / "manifest.json").read_bytes().count(b"compared_rows") == 0  # run facts: not in the version
 
 
@@ -91,13 +96,17 @@ def test_a_threshold_change_recomputes_that_methods_pairs_and_forget_removes_pai
     pool, logs = tmp_path / "pool", _logs(tmp_path / "a", lines)
     base = build_dataset(params=_params(tmp_path, logs, pool), out_dir=str(tmp_path / "o1"))
     again = build_dataset(params=_params(tmp_path, logs, pool), out_dir=str(tmp_path / "o2"))
-    assert again.dedupe_pairs["minhash"]["compared_rows"] == 0
+    assert again.dedupe_pairs["minhash"]["compared_rows"] == 0 and again.dedupe_pairs["containment"]["compared_rows"] == 0
     assert again.dedupe_pairs["minhash"]["reused_rows"] == base.dedupe_pairs["minhash"]["compared_rows"]
     looser = _params(tmp_path, logs, pool, dedupe={"threshold": 0.5})
     changed = build_dataset(params=looser, out_dir=str(tmp_path / "o3"))
     assert changed.dedupe_pairs["minhash"]["compared_rows"] == base.dedupe_pairs["minhash"]["compared_rows"]
     assert changed.dedupe_pairs["minhash"]["reused_rows"] == 0 and changed.pool.processed == 0
     assert changed.dedupe_pairs["minhash"]["new_pairs"] >= base.dedupe_pairs["minhash"]["new_pairs"]
+    assert changed.dedupe_pairs["containment"]["compared_rows"] == 0  # another method's setting: containment reused
+    contained = build_dataset(params=_params(tmp_path, logs, pool, dedupe={"containment_threshold": 0.6}), out_dir=str(tmp_path / "o4"))
+    assert contained.dedupe_pairs["containment"]["compared_rows"] == base.dedupe_pairs["containment"]["compared_rows"]
+    assert contained.dedupe_pairs["minhash"]["compared_rows"] == 0 and contained.pool.processed == 0
     # forget: the user's examples leave the pair store under every setting
     params = _params(tmp_path, logs, pool)
     fp = settings_fingerprint("minhash", params)
@@ -112,6 +121,10 @@ def test_a_threshold_change_recomputes_that_methods_pairs_and_forget_removes_pai
         assert not theirs & {e for pair in stored_pairs(pool, "minhash", setting) for e in pair}
         assert not theirs & compared_ids(pool, "minhash", setting)
     assert stored_pairs(pool, "minhash", fp) == {p for p in pairs if not theirs & set(p)}
+    for setting in (settings_fingerprint("containment", params), settings_fingerprint("containment", _params(
+            tmp_path, logs, pool, dedupe={"containment_threshold": 0.6}))):
+        assert not theirs & {e for pair in stored_pairs(pool, "containment", setting) for e in pair}
+        assert not theirs & compared_ids(pool, "containment", setting)
 
 
 _SMALL_BATCHES = (

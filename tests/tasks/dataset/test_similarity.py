@@ -58,23 +58,53 @@ def test_dedupe_command_method_switch(tmp_path: Path) -> None:
     assert sorted(kinds) == ["contained", "exact"]
 
 
-def test_hashed_containment_equals_the_reference_in_bounded_chunks(monkeypatch) -> None:
-    """The build's numpy containment (postings expanded a chunk at a time) finds the reference's pairs."""
+def _brute_force(texts: list[str], threshold: float, min_shingles: int) -> list[tuple[int, int]]:
+    """Every pair compared: shared distinct shingles (the words themselves, ``shingles``) over the smaller set."""
+    from tasks.dataset.dedupe import shingles
+    from tasks.dataset.similarity import containment
+
+    sets = [set(shingles(t, 3)) for t in texts]
+    return [(i, j) for i in range(len(sets)) for j in range(i + 1, len(sets))
+            if min(len(sets[i]), len(sets[j])) >= min_shingles and containment(sets[i], sets[j]) >= threshold]
+
+
+def test_prefix_filtered_containment_equals_brute_force(monkeypatch) -> None:
+    """Prefix-filter candidates, verified, find exactly the pairs every-pair comparison finds (no shingle skipped).
+
+    Random small collections (fixed seeds) with excerpts, texts around others, a very common phrase, texts
+    under ``min_shingles``, and chunks small enough that candidates span many of them.
+    """
     import random
 
     from tasks.dataset import similarity
 
-    rng = random.Random(1)
-    words = [f"w{i}" for i in range(300)]
-    texts = [" ".join(rng.choice(words) for _ in range(rng.randint(5, 60))) for _ in range(300)]
-    for k in range(40):  # excerpts of earlier texts
-        t = texts[k].split()
-        texts.append(" ".join(t[len(t) // 4 : len(t) // 4 + max(4, len(t) // 2)]))
-    texts += ["one common phrase said here " + t for t in texts[:80]]
-    monkeypatch.setattr(similarity, "PAIR_CHUNK", 500)  # many chunks, sums carried across them
-    expected = containment_pairs(texts, 0.8)
-    assert len(expected) > 40
-    assert similarity.hashed_containment_pairs(similarity.distinct_shingle_hashes(texts, 3), 0.8) == expected
+    monkeypatch.setattr(similarity, "PAIR_CHUNK", 97)  # many chunks: a candidate found in two is verified once
+    found_any = 0
+    for seed in range(6):
+        rng = random.Random(seed)
+        words = [f"w{i}" for i in range(rng.choice([30, 120, 400]))]
+        texts = [" ".join(rng.choice(words) for _ in range(rng.randint(1, 50))) for _ in range(150)]
+        for k in range(30):  # excerpts of earlier texts, and earlier texts inside longer ones
+            t = texts[k].split()
+            texts.append(" ".join(t[len(t) // 4 : len(t) // 4 + max(3, len(t) // 2)]))
+            texts.append(f"{rng.choice(words)} {texts[k + 30]} {rng.choice(words)} {rng.choice(words)}")
+        texts += ["one common phrase said here " + t for t in texts[:60]]
+        for threshold, min_shingles in ((0.5, 1), (0.8, 3), (0.9, 5), (1.0, 3)):
+            expected = _brute_force(texts, threshold, min_shingles)
+            assert containment_pairs(texts, threshold, 3, min_shingles) == expected, (seed, threshold)
+            found_any += len(expected)
+    assert found_any > 500
+
+
+def test_a_pair_is_a_function_of_its_two_texts_alone() -> None:
+    """Regression: a shingle held by more than 500 texts of the compared set was skipped, so a copied excerpt
+    sharing only common shingles with its source was missed in a large selection and found in a small one."""
+    common = "please tell me the status of my order"
+    filler = [f"{common} number {i} thanks {i} ok" for i in range(600)]
+    source, excerpt = f"x1 x2 {common} x3 x4", common
+    alone = containment_pairs([source, excerpt], 0.8)
+    crowd = containment_pairs([source, excerpt, *filler], 0.8)
+    assert alone == [(0, 1)] and (0, 1) in crowd
 
 
 def test_blockwise_semantic_pairs_equal_the_whole_matrix_over_a_subset() -> None:
