@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from schemas.dataset import ChatExample, ChatMessage, Lineage
 from schemas.params import DatasetParams
@@ -81,18 +82,19 @@ def test_an_update_compares_only_new_examples_and_equals_recomputed_pairs(tmp_pa
     assert stored_finder(tmp_path, params, "minhash", ids)(survivors) == sorted(similar_pairs(sigs, params.dedupe.threshold))
 
 
-def test_forget_removes_pairs_and_marks(tmp_path: Path) -> None:
+@pytest.mark.parametrize("method", ["minhash", "containment"])
+def test_forget_removes_pairs_and_marks(tmp_path: Path, method: str) -> None:
     params = DatasetParams()
     _part(tmp_path, "a", TEXTS, params)
-    update_pairs(tmp_path, params, "minhash", _ids(TEXTS))
-    fp = settings_fingerprint("minhash", params)
+    update_pairs(tmp_path, params, method, _ids(TEXTS))
+    fp = settings_fingerprint(method, params)
     gone = _ids(TEXTS[:1])[0]
-    assert any(gone in p for p in stored_pairs(tmp_path, "minhash", fp))
+    assert any(gone in p for p in stored_pairs(tmp_path, method, fp))
     assert forget_examples(tmp_path, {gone}) > 0
-    assert not any(gone in p for p in stored_pairs(tmp_path, "minhash", fp))
-    assert gone not in compared_ids(tmp_path, "minhash", fp) and len(compared_ids(tmp_path, "minhash", fp)) == 4
+    assert not any(gone in p for p in stored_pairs(tmp_path, method, fp))
+    assert gone not in compared_ids(tmp_path, method, fp) and len(compared_ids(tmp_path, method, fp)) == 4
     assert forget_examples(tmp_path, {gone}) == 0
-    assert update_pairs(tmp_path, params, "minhash", _ids(TEXTS)).compared_rows == 1  # it comes back: compared anew
+    assert update_pairs(tmp_path, params, method, _ids(TEXTS)).compared_rows == 1  # it comes back: compared anew
 
 
 def _containment_expected(texts: list[str], params: DatasetParams) -> set[tuple[str, str]]:
@@ -163,14 +165,3 @@ def test_two_occurrences_of_a_short_example_are_no_containment_pair(tmp_path: Pa
     find = stored_finder(tmp_path, params, "containment", [ids[0], ids[0], ids[1], ids[1]])
     assert find([0, 1, 2, 3]) == [(2, 3)]
 
-
-def test_forget_removes_containment_pairs(tmp_path: Path) -> None:
-    params = DatasetParams()
-    _part(tmp_path, "a", TEXTS, params)
-    update_pairs(tmp_path, params, "containment", _ids(TEXTS))
-    fp = settings_fingerprint("containment", params)
-    gone = _ids(TEXTS[:1])[0]
-    assert any(gone in p for p in stored_pairs(tmp_path, "containment", fp))
-    assert forget_examples(tmp_path, {gone}) > 0
-    assert not any(gone in p for p in stored_pairs(tmp_path, "containment", fp))
-    assert gone not in compared_ids(tmp_path, "containment", fp)
