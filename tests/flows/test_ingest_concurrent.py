@@ -28,6 +28,9 @@ from tests.documents import write_numbered_docs
 pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
 TABLE = "shared"
+DOCS = 24
+"""Documents a run writes a batch each under the lock: enough that two runs started together overlap even when
+one loads its models seconds later (each process warms up before it takes the lock)."""
 
 
 
@@ -79,8 +82,8 @@ def test_two_ingests_started_at_once_take_turns_and_a_third_converges(tmp_path):
     index = IndexParams(db=db, table=TABLE, docs_per_batch=1)
     write_params(tmp_path, index)
     first, second = tmp_path / "first", tmp_path / "second"
-    write_numbered_docs(first, 4, edition=1)
-    write_numbered_docs(second, 4, edition=2)  # the same documents, every one changed
+    write_numbered_docs(first, DOCS, edition=1)
+    write_numbered_docs(second, DOCS, edition=2)  # the same documents, every one changed
 
     runs = [start_ingest(tmp_path, first, db, "first"), start_ingest(tmp_path, second, db, "second")]
     (code_a, report_a, err_a), (code_b, report_b, err_b) = (finish(*run) for run in runs)
@@ -91,7 +94,7 @@ def test_two_ingests_started_at_once_take_turns_and_a_third_converges(tmp_path):
 
     assert sorted([report_a["version"], report_b["version"]]) == ["v1", "v2"]
     later = report_a if report_a["version"] == "v2" else report_b
-    assert later["published"] and later["changed"] == 4 and later["added"] == 0  # planned on top of v1, not beside it
+    assert later["published"] and later["changed"] == DOCS and later["added"] == 0  # planned on top of v1, not beside it
     root = versions.manifest_root(index)
     assert assert_every_manifest_matches_its_tagged_version(db, root) == ["v1", "v2"]
     assert versions.read_manifest(root, "v2").parent_version == "v1"
@@ -111,7 +114,7 @@ def test_in_fail_mode_the_second_run_is_refused_naming_the_first(tmp_path):
     index = IndexParams(db=db, table=TABLE, docs_per_batch=1, lock="fail")
     write_params(tmp_path, index)
     source = tmp_path / "docs"
-    write_numbered_docs(source, 3, edition=1)
+    write_numbered_docs(source, DOCS, edition=1)
     runs = [start_ingest(tmp_path, source, db, "first"), start_ingest(tmp_path, source, db, "second")]
     results = [finish(*run) for run in runs]
     codes = sorted(code for code, _, _ in results)

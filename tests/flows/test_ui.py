@@ -126,7 +126,7 @@ def test_start_the_ingest_deployment_from_the_ui_with_a_custom_parameter(prefect
         fields["data/sample/docs"].fill(str(source))  # the custom parameter: which folder to ingest
         fields["data/lancedb"].fill(str(db))
         page.get_by_role("button", name="Submit").click()
-        run = wait_for(lambda: (_flow_runs(api, deployment) or [None])[0], 60, "the flow run created by the UI")
+        run = wait_for(lambda: (_flow_runs(api, deployment) or [None])[0], 120, "the flow run created by the UI")
         assert run["parameters"]["params"]["source_dir"] == str(source)
         final = wait_for(lambda: _final_state(api, run["id"]), 300, "the flow run to finish")
         assert final == "COMPLETED", (tmp_path / "serve.log").read_text()[-3000:]
