@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 LOCK_FILE = ".ingest.lock"
 HOLDER_FILE = ".ingest.lock.holder.json"
 _WAIT_NOTICE_S = 1.0  # try once without waiting, then say who we wait for, then wait
+_RECORD_PATIENCE_S = 1.0  # how long a lock found taken may lack its holder's record
 _held = threading.local()
 
 
@@ -71,6 +72,18 @@ def current_holder(index: IndexParams) -> LockHolder | None:
     return holder if holder is not None and holder.released_at is None else None
 
 
+def holder_of_taken_lock(index: IndexParams, patience_s: float = _RECORD_PATIENCE_S) -> LockHolder | None:
+    """``current_holder`` of a lock found taken, waiting up to ``patience_s`` for a new holder's record.
+
+    A holder writes its record just after it takes the lock, so a run that collides in that gap would
+    otherwise name nobody (a regression: two CLI runs started together, each checking "unchanged" first).
+    """
+    deadline = time.monotonic() + patience_s
+    while (holder := current_holder(index)) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return holder
+
+
 def this_process(table: str) -> LockHolder:
     """A holder record for the current process (and its Prefect flow run, when inside one)."""
     run_id = run_name = None
@@ -98,12 +111,12 @@ def acquire(lock: FileLock, index: IndexParams, on_wait: Callable[[LockHolder | 
         return time.monotonic() - start
     except Timeout:
         if index.lock == "fail" or index.lock_timeout_s <= first_try:
-            raise TableLocked(index.table, current_holder(index), time.monotonic() - start) from None
-    on_wait(current_holder(index))
+            raise TableLocked(index.table, holder_of_taken_lock(index), time.monotonic() - start) from None
+    on_wait(holder_of_taken_lock(index))
     try:
         lock.acquire(timeout=max(index.lock_timeout_s - (time.monotonic() - start), 0))
     except Timeout:
-        raise TableLocked(index.table, current_holder(index), time.monotonic() - start) from None
+        raise TableLocked(index.table, holder_of_taken_lock(index), time.monotonic() - start) from None
     return time.monotonic() - start
 
 

@@ -129,3 +129,36 @@ def test_the_lock_is_reentrant_in_its_thread_only(tmp_path):
         assert len(refused) == 1 and refused[0].holder.pid == os.getpid()
     with table_lock(index(db, lock="fail")):  # released after the outer block
         pass
+
+
+LATE_RECORD = """
+import sys, time
+from filelock import FileLock
+from schemas.params import IndexParams
+from tasks.ingest.lock import HOLDER_FILE, lock_path, this_process
+from tasks.ingest.versions import atomic_write_text
+index = IndexParams(db=sys.argv[1])
+lock_path(index).parent.mkdir(parents=True, exist_ok=True)
+with FileLock(lock_path(index), thread_local=False):
+    print("locked", flush=True)
+    time.sleep(0.4)  # a holder between taking the lock and writing its record
+    atomic_write_text(lock_path(index).parent / HOLDER_FILE, this_process("chunks").model_dump_json())
+    time.sleep(60)
+"""
+
+
+def test_a_refusal_in_the_gap_before_the_holder_records_itself_still_names_it(tmp_path):
+    """Regression: two `tributary ingest` runs started together, the loser's message named "a process
+    that has not recorded itself yet" instead of the winner (CI, fail mode)."""
+    db = str(tmp_path / "db")
+    child = subprocess.Popen([sys.executable, "-c", LATE_RECORD, db], stdout=subprocess.PIPE, text=True,
+                             env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        assert child.stdout.readline().strip() == "locked"
+        with pytest.raises(TableLocked) as refused:
+            with table_lock(index(db, lock="fail")):
+                pytest.fail("entered a locked table")
+        assert refused.value.holder is not None and refused.value.holder.pid == child.pid
+    finally:
+        child.kill()
+        child.wait()
