@@ -22,15 +22,22 @@ import yaml
 from flows.ingest import ingest_flow
 from schemas.params import IndexParams, IngestParams
 from tasks.ingest import versions
-from tasks.ingest.lock import read_holder
+from tasks.ingest.lock import read_holder, table_lock
 from tests.documents import write_numbered_docs
 
 pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
 TABLE = "shared"
 DOCS = 24
-"""Documents a run writes a batch each under the lock: enough that two runs started together overlap even when
-one loads its models seconds later (each process warms up before it takes the lock)."""
+"""Documents a run writes, a batch each, under the lock."""
+LOCKED = "is locked by another ingest"
+
+
+def wait_until(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out after {timeout:.0f} s waiting for {what}"
+        time.sleep(0.1)
 
 
 
@@ -85,12 +92,12 @@ def test_two_ingests_started_at_once_take_turns_and_a_third_converges(tmp_path):
     write_numbered_docs(first, DOCS, edition=1)
     write_numbered_docs(second, DOCS, edition=2)  # the same documents, every one changed
 
-    runs = [start_ingest(tmp_path, first, db, "first"), start_ingest(tmp_path, second, db, "second")]
+    with table_lock(index):  # held here until both runs wait for it, so they meet at the lock whatever their start-up takes
+        runs = [start_ingest(tmp_path, first, db, "first"), start_ingest(tmp_path, second, db, "second")]
+        wait_until(lambda: all(LOCKED in stderr.read_text() for _, stderr in runs), 300, "both runs to wait for the lock")
     (code_a, report_a, err_a), (code_b, report_b, err_b) = (finish(*run) for run in runs)
     assert code_a == 0, err_a[-3000:]
     assert code_b == 0, err_b[-3000:]
-    waited = [err for err in (err_a, err_b) if "is locked by another ingest" in err]
-    assert len(waited) == 1, "the two runs did not overlap, or both ran at once"
 
     assert sorted([report_a["version"], report_b["version"]]) == ["v1", "v2"]
     later = report_a if report_a["version"] == "v2" else report_b
@@ -109,19 +116,19 @@ def test_two_ingests_started_at_once_take_turns_and_a_third_converges(tmp_path):
     assert versions.read_manifest(root, "v2").documents == versions.read_manifest(versions.manifest_root(clean_index), clean.version).documents
 
 
-def test_in_fail_mode_the_second_run_is_refused_naming_the_first(tmp_path):
+def test_in_fail_mode_a_run_on_a_held_table_is_refused_naming_the_holder(tmp_path):
     db = str(tmp_path / "lancedb")
     index = IndexParams(db=db, table=TABLE, docs_per_batch=1, lock="fail")
     write_params(tmp_path, index)
     source = tmp_path / "docs"
     write_numbered_docs(source, DOCS, edition=1)
-    runs = [start_ingest(tmp_path, source, db, "first"), start_ingest(tmp_path, source, db, "second")]
-    results = [finish(*run) for run in runs]
-    codes = sorted(code for code, _, _ in results)
-    assert codes == [0, 2], [err[-2000:] for _, _, err in results]
-    (winner, _), (loser, _) = sorted(zip(runs, results), key=lambda pair: pair[1][0])
-    refusal = next(err for code, _, err in results if code == 2)
-    assert f"table '{TABLE}' is being ingested by another run (pid {winner[0].pid} on " in refusal
+    with table_lock(index):  # this process holds the table, as another run's would
+        code, report, refusal = finish(*start_ingest(tmp_path, source, db, "refused"))
+    assert code == 2 and report is None, refusal[-2000:]
+    assert f"table '{TABLE}' is being ingested by another run (pid {os.getpid()} on " in refusal
+    assert versions.list_manifests(versions.manifest_root(index)) == []  # it wrote nothing
+    code, report, stderr = finish(*start_ingest(tmp_path, source, db, "after"))  # released: the next run goes ahead
+    assert code == 0 and report["version"] == "v1", stderr[-2000:]
     assert assert_every_manifest_matches_its_tagged_version(db, versions.manifest_root(index)) == ["v1"]
 
 
