@@ -193,19 +193,22 @@ def pool_vectors(pool_root: Path, params: DatasetParams, method: str) -> Iterato
 
 
 PairScorer = Callable[[Any, Any], list[tuple[int, int, float]]]
-"""Given new rows' vectors and other rows' vectors, the ``(new, other, score)`` pairs a method calls duplicates."""
+"""Given new rows' vectors and other rows' vectors (``None``: the new rows among themselves), the
+``(new, other, score)`` pairs a method calls duplicates (among themselves: ``(i, j)``, ``i < j``)."""
 
 
 def minhash_scorer(threshold: float) -> PairScorer:
     """MinHash: a band of the two signatures equal (``MinHashLSH``'s bands) and estimated Jaccard >= threshold."""
     from tasks.dataset.dedupe import similar_pairs
 
-    def score(new: np.ndarray, other: np.ndarray) -> list[tuple[int, int, float]]:
-        both = np.concatenate((new, other))
+    def score(new: np.ndarray, other: np.ndarray | None) -> list[tuple[int, int, float]]:
+        both = new if other is None else np.concatenate((new, other))
         n = len(new)
         found = []
         for i, j in similar_pairs(both, threshold):
-            if i < n <= j:
+            if other is None:
+                found.append((i, j, float((both[i] == both[j]).mean())))
+            elif i < n <= j:
                 found.append((i, j - n, float((both[i] == both[j]).mean())))
         return found
 
@@ -215,11 +218,14 @@ def minhash_scorer(threshold: float) -> PairScorer:
 def semantic_scorer(threshold: float) -> PairScorer:
     """Semantic: cosine of the normalised embeddings >= threshold."""
 
-    def score(new: np.ndarray, other: np.ndarray) -> list[tuple[int, int, float]]:
+    def score(new: np.ndarray, other: np.ndarray | None) -> list[tuple[int, int, float]]:
         found = []
         for start in range(0, len(new), 2048):
-            sims = new[start : start + 2048] @ other.T
+            sims = new[start : start + 2048] @ (new if other is None else other).T
             r, c = np.nonzero(sims >= threshold)
+            if other is None:
+                keep = start + r < c
+                r, c = r[keep], c[keep]
             found += [(start + a, b, float(sims[a, b])) for a, b in zip(r.tolist(), c.tolist(), strict=True)]
         return found
 
@@ -230,10 +236,14 @@ def containment_scorer(threshold: float, min_shingles: int) -> PairScorer:
     """Containment: ``|A & B| / min(|A|, |B|) >= threshold`` over distinct shingle hashes, both sets >= ``min_shingles``.
 
     Both directions, each exact (``contained_between``): a new set no larger than a pool row's, and
-    a pool row's set no larger than a new one's.
+    a pool row's set no larger than a new one's (among the new rows: the collection with itself).
     """
 
-    def score(new: ShingleSets, other: ShingleSets) -> list[tuple[int, int, float]]:
+    def score(new: ShingleSets, other: ShingleSets | None) -> list[tuple[int, int, float]]:
+        if other is None:
+            i, j, s = contained_between(new, new, threshold, min_shingles, same=True)
+            found = dict(zip(zip(np.minimum(i, j).tolist(), np.maximum(i, j).tolist(), strict=True), s.tolist(), strict=True))
+            return [(a, b, score) for (a, b), score in sorted(found.items())]
         frequency = shingle_frequency(new, other)
         i, j, s = contained_between(new, other, threshold, min_shingles, frequency=frequency)
         j2, i2, s2 = contained_between(other, new, threshold, min_shingles, frequency=frequency)
@@ -267,6 +277,8 @@ class PairUpdate:
 def update_pairs(pool_root: Path, params: DatasetParams, method: str, wanted: Sequence[str]) -> PairUpdate:
     """Compare the ``wanted`` examples the store lacks under ``method`` with the pool's current examples; store the pairs.
 
+    The new examples are joined with themselves once, then with each part's examples compared before
+    (none in a first build), so the work is the new rows times the pool, not times the pool's parts.
     Memory: the new examples' vectors, one pool part's, and the compared ids' 64-bit prefixes (8 bytes an
     example of the pool, numpy; two ids sharing a prefix, about 1 in 10^7 at a million examples, would
     leave the second uncompared).
@@ -297,9 +309,17 @@ def update_pairs(pool_root: Path, params: DatasetParams, method: str, wanted: Se
     if method == "containment":  # a mark's score: the example's distinct shingles (``stored_finder``)
         marks = new_vectors.sizes.astype(float).tolist()
     found: dict[tuple[str, str], float] = {}
-    for part in pool_vectors(pool_root, params, method):
-        for i, j, score in scorer(new_vectors, part.vectors):
-            a, b = new_ids[i], part.ids[j]
+    for i, j, score in scorer(new_vectors, None):  # the new examples among themselves, once
+        a, b = new_ids[i], new_ids[j]
+        found[(min(a, b), max(a, b))] = score
+    new_keys = np.sort(_keys(new_ids))
+    for part in pool_vectors(pool_root, params, method):  # then with each part's examples compared before
+        part_keys = _keys(part.ids)
+        old = np.flatnonzero(~np.isin(part_keys, new_keys)).tolist()
+        if not old:  # a part of new examples only (a first build): nothing more to join
+            continue
+        for i, j, score in scorer(new_vectors, _take(part.vectors, old)):
+            a, b = new_ids[i], part.ids[old[j]]
             if a != b:
                 found[(min(a, b), max(a, b))] = score
     pairs = sorted(found.items())

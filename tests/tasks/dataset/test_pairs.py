@@ -165,3 +165,25 @@ def test_two_occurrences_of_a_short_example_are_no_containment_pair(tmp_path: Pa
     find = stored_finder(tmp_path, params, "containment", [ids[0], ids[0], ids[1], ids[1]])
     assert find([0, 1, 2, 3]) == [(2, 3)]
 
+
+
+@pytest.mark.parametrize("method", ["minhash", "containment"])
+def test_a_first_update_over_several_parts_finds_the_pairs_across_them(tmp_path: Path, method: str) -> None:
+    """Every part new at once (a first build): the new examples joined among themselves find pairs between parts."""
+    params = DatasetParams()
+    texts = _corpus(40, seed=5)
+    texts += [" ".join(texts[0].split()[2:]), texts[1] + " thanks", " ".join(texts[2].split()[:-1])]
+    for k in range(0, len(texts), 10):  # the copies sit in a later part than their originals
+        _part(tmp_path, f"{k:03d}", texts[k : k + 10], params, shingles="all")
+    ids = _ids(texts)
+    update = update_pairs(tmp_path, params, method, ids)
+    assert update.compared_rows == len(set(texts))
+    fp = settings_fingerprint(method, params)
+    if method == "containment":
+        expected = _containment_expected(texts, params)
+    else:
+        dedupe = [dedupe_text(_example(t, e), False) for t, e in zip(texts, ids, strict=True)]
+        sigs = minhash_signatures(dedupe, params.dedupe.num_perm, params.dedupe.shingle_size, workers=1)
+        expected = {(min(ids[i], ids[j]), max(ids[i], ids[j])) for i, j in similar_pairs(sigs, params.dedupe.threshold)}
+    assert expected and any(ids.index(a) // 10 != ids.index(b) // 10 for a, b in expected)
+    assert stored_pairs(tmp_path, method, fp) == expected
