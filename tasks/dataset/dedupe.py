@@ -253,14 +253,70 @@ def similar_pairs(signatures: np.ndarray, threshold: float) -> list[tuple[int, i
     if not codes.size:
         return []
     first, second = codes // n, codes % n
-    keep = np.empty(len(first), dtype=bool)
+    keep = _verified(signatures, signatures, first, second, bands, bands[-1][1], threshold)
+    return list(zip(first[keep].tolist(), second[keep].tolist(), strict=True))
+
+
+CANDIDATE_CHUNK = 2_000_000
+"""Candidate pairs expanded at a time by ``similar_pairs_between`` (bounds its temporaries)."""
+
+
+def similar_pairs_between(left: np.ndarray, right: np.ndarray, threshold: float) -> list[tuple[int, int, float]]:
+    """``similar_pairs``' rule across two collections: ``(i, j, estimated Jaccard)`` of a left and a right row.
+
+    Only pairs across are candidates (each band's left keys looked up in the right's sorted keys), so a
+    large right side that repeats a template costs no pairs within itself. Ordered by ``(i, j)``.
+    """
+    if not len(left) or not len(right):
+        return []
+    if threshold >= 1.0:
+        same: dict[bytes, list[int]] = {}
+        for j, row in enumerate(right):
+            same.setdefault(row.tobytes(), []).append(j)
+        return [(i, j, 1.0) for i, row in enumerate(left) for j in same.get(row.tobytes(), [])]
+    bands = lsh_bands(threshold, left.shape[1])
     banded = bands[-1][1]
+    m = np.int64(len(right))
+    found: list[np.ndarray] = []
+    for start, end in bands:
+        right_keys = _band_keys(right, start, end)
+        order = np.argsort(right_keys, kind="stable")
+        ranked = right_keys[order]
+        keys = _band_keys(left, start, end)
+        lo = np.searchsorted(ranked, keys, side="left")
+        counts = np.searchsorted(ranked, keys, side="right") - lo
+        ends = np.cumsum(counts)
+        first = 0
+        while first < len(left):
+            budget = (ends[first - 1] if first else 0) + CANDIDATE_CHUNK
+            last = max(first + 1, int(np.searchsorted(ends, budget, side="right")))
+            n = counts[first:last]
+            total = int(n.sum())
+            if total:
+                i = np.repeat(np.arange(first, last, dtype=np.int64), n)
+                within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(n) - n, n)
+                j = order[np.repeat(lo[first:last], n) + within]
+                codes = np.unique(i * m + j)
+                found.append(codes[_verified(left, right, codes // m, codes % m, bands, banded, threshold)])
+            first = last
+    if not found:
+        return []
+    codes = np.unique(np.concatenate(found))
+    i, j = codes // m, codes % m
+    scores = [float((left[a] == right[b]).mean()) for a, b in zip(i.tolist(), j.tolist(), strict=True)]
+    return list(zip(i.tolist(), j.tolist(), scores, strict=True))
+
+
+def _verified(left: np.ndarray, right: np.ndarray, first: np.ndarray, second: np.ndarray, bands: list[tuple[int, int]],
+              banded: int, threshold: float) -> np.ndarray:
+    """Which candidates really share a band and reach ``threshold`` (a key collision is not a band)."""
+    keep = np.empty(len(first), dtype=bool)
     for k in range(0, len(first), 65_536):
         chunk = slice(k, k + 65_536)
-        equal = signatures[first[chunk]] == signatures[second[chunk]]
+        equal = left[first[chunk]] == right[second[chunk]]
         band_hit = equal[:, :banded].reshape(len(equal), len(bands), -1).all(axis=2).any(axis=1)
         keep[chunk] = band_hit & (equal.mean(axis=1) >= threshold)
-    return list(zip(first[keep].tolist(), second[keep].tolist(), strict=True))
+    return keep
 
 
 def _components(n: int, pairs: list[tuple[int, int]]) -> list[list[int]]:

@@ -199,18 +199,12 @@ PairScorer = Callable[[Any, Any], list[tuple[int, int, float]]]
 
 def minhash_scorer(threshold: float) -> PairScorer:
     """MinHash: a band of the two signatures equal (``MinHashLSH``'s bands) and estimated Jaccard >= threshold."""
-    from tasks.dataset.dedupe import similar_pairs
+    from tasks.dataset.dedupe import similar_pairs, similar_pairs_between
 
     def score(new: np.ndarray, other: np.ndarray | None) -> list[tuple[int, int, float]]:
-        both = new if other is None else np.concatenate((new, other))
-        n = len(new)
-        found = []
-        for i, j in similar_pairs(both, threshold):
-            if other is None:
-                found.append((i, j, float((both[i] == both[j]).mean())))
-            elif i < n <= j:
-                found.append((i, j - n, float((both[i] == both[j]).mean())))
-        return found
+        if other is not None:
+            return similar_pairs_between(new, other, threshold)
+        return [(i, j, float((new[i] == new[j]).mean())) for i, j in similar_pairs(new, threshold)]
 
     return score
 
@@ -274,68 +268,117 @@ class PairUpdate:
     new_pairs: int
 
 
+NEW_CHUNK = 50_000
+"""New examples compared (their marks and pairs one file) at a time: the update's memory, whatever the pool's size."""
+OLD_BLOCK = 50_000
+"""Examples compared before that are joined with a chunk at a time (read a part at a time, until this many)."""
+
+
+def _isin(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """Which of ``keys`` are in ``sorted_keys`` (ascending)."""
+    if not len(sorted_keys):
+        return np.zeros(len(keys), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    return sorted_keys[at] == keys
+
+
+def _gather(pool_root: Path, params: DatasetParams, method: str, pending: np.ndarray, size: int) -> PoolVectors:
+    """The first ``size`` pending examples (by 64-bit key) in pool order, once each, with their vectors."""
+    ids: list[str] = []
+    parts: list[np.ndarray | ShingleSets] = []
+    taken = np.zeros(0, dtype=np.uint64)
+    for part in pool_vectors(pool_root, params, method):
+        keys = _keys(part.ids)
+        take = np.flatnonzero(_isin(keys, pending) & ~_isin(keys, taken))[: size - len(ids)]
+        if len(take):
+            ids += [part.ids[k] for k in take.tolist()]
+            parts.append(_take(part.vectors, take.tolist()))
+            taken = np.sort(np.concatenate((taken, keys[take])))
+        if len(ids) >= size:
+            break
+    return PoolVectors(ids, _concat(parts) if parts else np.zeros(0))
+
+
+def _old_blocks(
+    pool_root: Path, params: DatasetParams, method: str, pending: np.ndarray, size: int
+) -> Iterator[PoolVectors]:
+    """The pool's current examples not pending (compared before), about ``size`` at a time, each once a block."""
+    ids: list[str] = []
+    parts: list[np.ndarray | ShingleSets] = []
+    held = np.zeros(0, dtype=np.uint64)
+    for part in pool_vectors(pool_root, params, method):
+        keys = _keys(part.ids)
+        old = np.flatnonzero(~_isin(keys, pending) & ~_isin(keys, held))
+        if len(old):
+            ids += [part.ids[k] for k in old.tolist()]
+            parts.append(_take(part.vectors, old.tolist()))
+            held = np.sort(np.concatenate((held, keys[old])))
+        if len(ids) >= size:
+            yield PoolVectors(ids, _concat(parts))
+            ids, parts, held = [], [], np.zeros(0, dtype=np.uint64)
+    if ids:
+        yield PoolVectors(ids, _concat(parts))
+
+
 def update_pairs(pool_root: Path, params: DatasetParams, method: str, wanted: Sequence[str]) -> PairUpdate:
     """Compare the ``wanted`` examples the store lacks under ``method`` with the pool's current examples; store the pairs.
 
-    The new examples are joined with themselves once, then with each part's examples compared before
-    (none in a first build), so the work is the new rows times the pool, not times the pool's parts.
-    Memory: the new examples' vectors, one pool part's, and the compared ids' 64-bit prefixes (8 bytes an
-    example of the pool, numpy; two ids sharing a prefix, about 1 in 10^7 at a million examples, would
-    leave the second uncompared).
+    The new examples go ``NEW_CHUNK`` at a time: a chunk is joined with itself, then with the pool's
+    examples that are not pending (compared before, or in an earlier chunk), ``OLD_BLOCK`` at a time, so
+    each pair is found once and a first build costs about its examples squared over ``OLD_BLOCK`` joins, not
+    one join per part and example. Each chunk's compared marks and pairs are one file: a crash keeps the
+    chunks written, and the next update compares the rest with them.
+    Memory: a chunk's vectors and a block's, and the compared ids' 64-bit prefixes (8 bytes an example of the
+    pool, numpy; two ids sharing a prefix, about 1 in 10^7 at a million examples, would leave the second
+    uncompared).
     Call with the pool's lock held, after the build's rows were appended.
     """
     _remove_temporaries(pool_root)
     fp = settings_fingerprint(method, params)
-    seen = compared_keys(pool_root, method, fp)
     distinct = list(dict.fromkeys(wanted))
     keys = _keys(distinct)
-    place = np.minimum(np.searchsorted(seen, keys), max(len(seen) - 1, 0))
-    known = seen[place] == keys if len(seen) else np.zeros(len(keys), dtype=bool)
-    missing = {e for e, k in zip(distinct, known.tolist(), strict=True) if not k}
-    if not missing:
-        return PairUpdate(0, len(distinct), 0)
+    pending = np.unique(keys[~_isin(keys, compared_keys(pool_root, method, fp))])
     scorer = _scorer(method, params)
-    new_ids: list[str] = []
-    new_parts: list[np.ndarray | ShingleSets] = []
-    for part in pool_vectors(pool_root, params, method):  # the new examples' vectors, from their pool rows
-        take = [k for k, e in enumerate(part.ids) if e in missing]
-        missing.difference_update(part.ids[k] for k in take)
-        new_ids += [part.ids[k] for k in take]
-        new_parts.append(_take(part.vectors, take))
-    if missing:  # an example the pool lacks would silently lose its pairs
-        raise ValueError(f"{len(missing)} examples to compare are not current rows of the pool {pool_root}")
-    new_vectors = _concat(new_parts)
-    marks: list[float | None] = [None] * len(new_ids)
+    compared = pairs = 0
+    while len(pending):
+        chunk = _gather(pool_root, params, method, pending, NEW_CHUNK)
+        if not chunk.ids:  # an example the pool lacks would silently lose its pairs
+            raise ValueError(f"{len(pending)} examples to compare are not current rows of the pool {pool_root}")
+        found: dict[tuple[str, str], float] = {}
+        for i, j, score in scorer(chunk.vectors, None):  # the chunk among itself
+            a, b = chunk.ids[i], chunk.ids[j]
+            found[(min(a, b), max(a, b))] = score
+        for block in _old_blocks(pool_root, params, method, pending, OLD_BLOCK):
+            for i, j, score in scorer(chunk.vectors, block.vectors):
+                a, b = chunk.ids[i], block.ids[j]
+                if a != b:
+                    found[(min(a, b), max(a, b))] = score
+        _write_compared(pool_root, method, fp, chunk, found)
+        pending = pending[~_isin(pending, np.sort(_keys(chunk.ids)))]
+        compared, pairs = compared + len(chunk.ids), pairs + len(found)
+    return PairUpdate(compared, len(distinct) - compared, pairs)
+
+
+def _write_compared(
+    pool_root: Path, method: str, fp: str, chunk: PoolVectors, found: dict[tuple[str, str], float]
+) -> None:
+    """One file: the chunk's compared marks (containment: each with its distinct shingle count) and its pairs."""
+    marks: list[float | None] = [None] * len(chunk.ids)
     if method == "containment":  # a mark's score: the example's distinct shingles (``stored_finder``)
-        marks = new_vectors.sizes.astype(float).tolist()
-    found: dict[tuple[str, str], float] = {}
-    for i, j, score in scorer(new_vectors, None):  # the new examples among themselves, once
-        a, b = new_ids[i], new_ids[j]
-        found[(min(a, b), max(a, b))] = score
-    new_keys = np.sort(_keys(new_ids))
-    for part in pool_vectors(pool_root, params, method):  # then with each part's examples compared before
-        part_keys = _keys(part.ids)
-        old = np.flatnonzero(~np.isin(part_keys, new_keys)).tolist()
-        if not old:  # a part of new examples only (a first build): nothing more to join
-            continue
-        for i, j, score in scorer(new_vectors, _take(part.vectors, old)):
-            a, b = new_ids[i], part.ids[old[j]]
-            if a != b:
-                found[(min(a, b), max(a, b))] = score
+        marks = chunk.vectors.sizes.astype(float).tolist()
     pairs = sorted(found.items())
-    marked = sorted(zip(new_ids, marks, strict=True))
+    marked = sorted(zip(chunk.ids, marks, strict=True))
     table = pa.table(
         {
-            "method": [method] * (len(new_ids) + len(pairs)),
-            "settings_fp": [fp] * (len(new_ids) + len(pairs)),
+            "method": [method] * (len(marked) + len(pairs)),
+            "settings_fp": [fp] * (len(marked) + len(pairs)),
             "a": [a for a, _ in marked] + [a for (a, _), _ in pairs],
-            "b": [None] * len(new_ids) + [b for (_, b), _ in pairs],
+            "b": [None] * len(marked) + [b for (_, b), _ in pairs],
             "score": [m for _, m in marked] + [s for _, s in pairs],
         },
         schema=PAIR_SCHEMA,
     )
     _write(pool_root, table)
-    return PairUpdate(len(new_ids), len(distinct) - len(new_ids), len(pairs))
 
 
 def stored_finder(
@@ -345,10 +388,13 @@ def stored_finder(
 
     Two occurrences of one example are a pair (identical signatures or embeddings; for containment,
     identical shingle sets, when they have ``min_shingles``: the count its compared mark holds).
+    Only the pairs and marks of ``example_ids`` are read into memory (each file filtered as it is read),
+    never the whole store's.
     """
     fp = settings_fingerprint(method, params)
-    pairs = stored_pairs(pool_root, method, fp)
-    taking = _taking(pool_root, fp, params.dedupe.min_shingles) if method == "containment" else None
+    wanted = pa.array(sorted(set(example_ids)), pa.string())
+    pairs = _pairs_among(pool_root, method, fp, wanted)
+    taking = _taking(pool_root, fp, params.dedupe.min_shingles, wanted) if method == "containment" else None
 
     def find(survivors: list[int]) -> list[tuple[int, int]]:
         at: dict[str, list[int]] = {}
@@ -366,12 +412,23 @@ def stored_finder(
     return find
 
 
-def _taking(root: Path, fp: str, min_shingles: int) -> set[str]:
-    """Examples compared for containment with at least ``min_shingles`` distinct shingles (they take part)."""
+def _pairs_among(root: Path, method: str, fp: str, wanted: pa.Array) -> set[tuple[str, str]]:
+    """The stored pairs ``(a, b)`` under ``(method, fp)`` with both examples in ``wanted``."""
+    pairs: set[tuple[str, str]] = set()
+    for table in _read(root, method, fp):
+        table = table.filter(pc.is_valid(table["b"]))
+        both = pc.and_(pc.is_in(table["a"], value_set=wanted), pc.is_in(table["b"], value_set=wanted))
+        table = table.filter(both)
+        pairs.update(zip(table["a"].to_pylist(), table["b"].to_pylist(), strict=True))
+    return pairs
+
+
+def _taking(root: Path, fp: str, min_shingles: int, wanted: pa.Array) -> set[str]:
+    """Examples of ``wanted`` compared for containment with ``min_shingles`` distinct shingles or more (they take part)."""
     taking: set[str] = set()
     for table in _read(root, "containment", fp):
         marks = table.filter(pc.and_(pc.is_null(table["b"]), pc.fill_null(pc.greater_equal(table["score"], min_shingles), False)))
-        taking.update(marks["a"].to_pylist())
+        taking.update(marks.filter(pc.is_in(marks["a"], value_set=wanted))["a"].to_pylist())
     return taking
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+import pytest
 from datasketch import MinHash
 from typer.testing import CliRunner
 
@@ -143,6 +144,32 @@ def test_numpy_banding_finds_the_pairs_of_minhashlsh() -> None:
         )
         assert len(reference) > 100
         assert similar_pairs(signatures, threshold) == reference
+
+
+def test_pairs_between_two_collections_are_the_cross_pairs_of_the_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``similar_pairs_between`` finds exactly the pairs ``similar_pairs`` finds across the two sides, scored."""
+    from bench.bench_dedupe import synthetic_texts
+    from tasks.dataset import dedupe as dedupe_lib
+
+    texts = synthetic_texts(2_000, seed=4, near_rate=0.3) + [BASE] * 5 + [OTHER + " x"] * 3
+    monkeypatch.setattr(dedupe_lib, "CANDIDATE_CHUNK", 50)  # many expansion windows, each verified
+    for threshold in (0.8, 0.5, 1.0):
+        signatures = minhash_signatures(texts, 128, 3, workers=1)
+        rows = np.random.default_rng(5).permutation(len(texts))  # near copies on either side
+        on_left, on_right = rows[:700], rows[700:]
+        left, right = signatures[on_left], signatures[on_right]
+        at_left = {int(r): k for k, r in enumerate(on_left)}
+        at_right = {int(r): k for k, r in enumerate(on_right)}
+        whole = dedupe_lib.similar_pairs(signatures, threshold)
+        expected = sorted((at_left[a], at_right[b]) for i, j in whole for a, b in ((i, j), (j, i))
+                          if a in at_left and b in at_right)
+        if threshold == 1.0:  # ``similar_pairs`` links identical rows to the first of them; across: every pair
+            same = [np.flatnonzero((right == row).all(axis=1)).tolist() for row in left]
+            expected = [(i, j) for i, js in enumerate(same) for j in js]
+        found = dedupe_lib.similar_pairs_between(left, right, threshold)
+        assert len(expected) >= 5
+        assert [(i, j) for i, j, _ in found] == expected
+        assert all(s == (left[i] == right[j]).mean() >= threshold for i, j, s in found)
 
 
 def test_ascii_fast_path_gives_the_same_words() -> None:

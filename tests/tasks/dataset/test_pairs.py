@@ -16,6 +16,7 @@ from schemas.dataset import ChatExample, ChatMessage, Lineage
 from schemas.params import DatasetParams
 from tasks.dataset.dedupe import dedupe_text, minhash_signatures, similar_pairs
 from tasks.dataset.similarity import containment_pairs, distinct_shingle_hashes
+from tasks.dataset import pairs as pairs_lib
 from tasks.dataset.pairs import compared_ids, forget_examples, settings_fingerprint, stored_finder, stored_pairs, update_pairs
 from tasks.dataset.pool import PARTS, fingerprints
 
@@ -167,9 +168,14 @@ def test_two_occurrences_of_a_short_example_are_no_containment_pair(tmp_path: Pa
 
 
 
-@pytest.mark.parametrize("method", ["minhash", "containment"])
-def test_a_first_update_over_several_parts_finds_the_pairs_across_them(tmp_path: Path, method: str) -> None:
-    """Every part new at once (a first build): the new examples joined among themselves find pairs between parts."""
+@pytest.mark.parametrize(("method", "chunk", "block"), [("minhash", 50_000, 50_000), ("containment", 50_000, 50_000),
+                                                     ("minhash", 7, 9), ("containment", 7, 9)])
+def test_a_first_update_over_several_parts_finds_the_pairs_across_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, method: str, chunk: int, block: int
+) -> None:
+    """Every part new at once (a first build): pairs between parts are found, in one chunk or many chunks and blocks."""
+    monkeypatch.setattr(pairs_lib, "NEW_CHUNK", chunk)
+    monkeypatch.setattr(pairs_lib, "OLD_BLOCK", block)
     params = DatasetParams()
     texts = _corpus(40, seed=5)
     texts += [" ".join(texts[0].split()[2:]), texts[1] + " thanks", " ".join(texts[2].split()[:-1])]
@@ -187,3 +193,38 @@ def test_a_first_update_over_several_parts_finds_the_pairs_across_them(tmp_path:
         expected = {(min(ids[i], ids[j]), max(ids[i], ids[j])) for i, j in similar_pairs(sigs, params.dedupe.threshold)}
     assert expected and any(ids.index(a) // 10 != ids.index(b) // 10 for a, b in expected)
     assert stored_pairs(tmp_path, method, fp) == expected
+
+
+def test_an_update_stopped_between_chunks_resumes_to_the_pairs_of_a_clean_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each chunk's marks and pairs are one file: a stop after the first leaves it, the next update compares the rest."""
+    monkeypatch.setattr(pairs_lib, "NEW_CHUNK", 12)
+    params = DatasetParams()
+    texts = _corpus(30, seed=6)
+    texts += [" ".join(t.split()[1:]) for t in texts[:6]]
+    ids = _ids(texts)
+    for root in (tmp_path / "stopped", tmp_path / "clean"):
+        for k in range(0, len(texts), 10):
+            _part(root, f"{k:03d}", texts[k : k + 10], params, shingles="all")
+    write, calls = pairs_lib._write_compared, []
+
+    def stop_after_one(*args: object) -> None:
+        if calls:
+            raise KeyboardInterrupt("stopped")
+        calls.append(1)
+        write(*args)
+
+    monkeypatch.setattr(pairs_lib, "_write_compared", stop_after_one)
+    with pytest.raises(KeyboardInterrupt):
+        update_pairs(tmp_path / "stopped", params, "containment", ids)
+    monkeypatch.setattr(pairs_lib, "_write_compared", write)
+    fp = settings_fingerprint("containment", params)
+    assert len(compared_ids(tmp_path / "stopped", "containment", fp)) == 12
+    resumed = update_pairs(tmp_path / "stopped", params, "containment", ids)
+    assert (resumed.compared_rows, resumed.reused_rows) == (len(set(texts)) - 12, 12)
+    update_pairs(tmp_path / "clean", params, "containment", ids)
+    expected = _containment_expected(texts, params)
+    assert len(expected) >= 6
+    stopped, clean = (stored_pairs(tmp_path / r, "containment", fp) for r in ("stopped", "clean"))
+    assert stopped == clean == expected
