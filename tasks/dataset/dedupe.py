@@ -30,6 +30,8 @@ from datasketch import LeanMinHash, MinHash, MinHashLSH
 from datasketch.lsh import _optimal_param
 from datasketch.minhash import _fmix
 
+from tasks.common.arrays import sorted_unique
+
 if TYPE_CHECKING:
     from schemas.dataset import ChatExample
 
@@ -249,7 +251,7 @@ def similar_pairs(signatures: np.ndarray, threshold: float) -> list[tuple[int, i
         return sorted((g[0], j) for g in same.values() for j in g[1:])
     n = len(signatures)
     bands = lsh_bands(threshold, signatures.shape[1])
-    codes = np.unique(np.concatenate([_bucket_pairs(_band_keys(signatures, s, e)) for s, e in bands]))
+    codes = sorted_unique(np.concatenate([_bucket_pairs(_band_keys(signatures, s, e)) for s, e in bands]))
     if not codes.size:
         return []
     first, second = codes // n, codes % n
@@ -296,12 +298,12 @@ def similar_pairs_between(left: np.ndarray, right: np.ndarray, threshold: float)
                 i = np.repeat(np.arange(first, last, dtype=np.int64), n)
                 within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(n) - n, n)
                 j = order[np.repeat(lo[first:last], n) + within]
-                codes = np.unique(i * m + j)
+                codes = sorted_unique(i * m + j)
                 found.append(codes[_verified(left, right, codes // m, codes % m, bands, banded, threshold)])
             first = last
     if not found:
         return []
-    codes = np.unique(np.concatenate(found))
+    codes = sorted_unique(np.concatenate(found))
     i, j = codes // m, codes % m
     scores = [float((left[a] == right[b]).mean()) for a, b in zip(i.tolist(), j.tolist(), strict=True)]
     return list(zip(i.tolist(), j.tolist(), scores, strict=True))

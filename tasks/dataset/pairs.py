@@ -36,6 +36,7 @@ import pyarrow.parquet as pq
 
 from schemas.dataset import ChatExample
 from schemas.params import DatasetParams
+from tasks.common.arrays import sorted_unique
 from tasks.dataset.dedupe import dedupe_text
 from tasks.dataset.pool import PARTS, _digest, _parts, fingerprints, write_parquet_atomically
 from tasks.dataset.similarity import ShingleSets, contained_between, distinct_shingle_hashes, shingle_frequency
@@ -106,7 +107,7 @@ def _keys(ids: Sequence[str]) -> np.ndarray:
 def compared_keys(root: Path, method: str, fp: str) -> np.ndarray:
     """``compared_ids`` packed: the sorted 64-bit prefixes of the ids (8 bytes an example, in numpy)."""
     parts = [_keys(t.filter(pc.is_null(t["b"]))["a"].to_pylist()) for t in _read(root, method, fp)]
-    return np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.uint64)
+    return sorted_unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.uint64)
 
 
 def stored_pairs(root: Path, method: str, fp: str) -> set[tuple[str, str]]:
@@ -337,7 +338,7 @@ def update_pairs(pool_root: Path, params: DatasetParams, method: str, wanted: Se
     fp = settings_fingerprint(method, params)
     distinct = list(dict.fromkeys(wanted))
     keys = _keys(distinct)
-    pending = np.unique(keys[~_isin(keys, compared_keys(pool_root, method, fp))])
+    pending = sorted_unique(keys[~_isin(keys, compared_keys(pool_root, method, fp))])
     scorer = _scorer(method, params)
     compared = pairs = 0
     while len(pending):

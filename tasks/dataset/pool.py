@@ -52,6 +52,7 @@ import pyarrow.parquet as pq
 from schemas.dataset import ChatExample, Lineage, RejectedRecord
 from schemas.params import DatasetParams, IndexParams
 from schemas.pool import POOL_SCHEMA, POOL_SCHEMA_VERSION
+from tasks.common.arrays import sorted_unique
 from tasks.dataset.language import conversation_language
 from tasks.dataset.read import RawLine
 from tasks.dataset.select import SelectFields, user_hash
@@ -327,7 +328,7 @@ class Pool:
         if first > _MAX_LOCATION:
             raise ValueError(f"pool {root} holds {first:,} rows: the index addresses at most {_MAX_LOCATION:,}")
         keys = np.concatenate(prefixes) if prefixes else np.zeros(0, dtype=np.uint64)
-        self._rows = int(np.unique(keys).size)  # a key in two parts (after a crash) counts once
+        self._rows = int(sorted_unique(keys).size)  # a key in two parts (after a crash) counts once
         # one uint64 a row: the key's first 36 bits, then the row's place among all parts (28 bits)
         packed = (keys >> np.uint64(64 - _PREFIX_BITS)) << np.uint64(_LOCATION_BITS)
         if locations:

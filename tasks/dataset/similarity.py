@@ -20,6 +20,7 @@ from typing import Literal
 
 import numpy as np
 
+from tasks.common.arrays import sorted_unique
 from tasks.dataset.dedupe import Cluster, DedupeOutcome, _components, deduplicate, shingle_hashes
 
 Method = Literal["exact", "minhash", "semantic"]
@@ -149,6 +150,34 @@ def _verify(left: ShingleSets, right_keys: np.ndarray, a: np.ndarray, b: np.ndar
     return shared
 
 
+BUCKETS = 128
+"""Hash buckets of the overlap bound (``_bucket_counts``): 256 bytes a set."""
+BOUND_CHUNK = 65_536
+"""Candidates bounded at a time (two ``BUCKETS``-wide rows each)."""
+
+
+def _bucket_counts(sets: ShingleSets) -> np.ndarray:
+    """Each set's hash count per bucket (a multiplicative hash of the shingle hash): ``(sets, BUCKETS)``."""
+    with np.errstate(over="ignore"):
+        bucket = (sets.hashes.astype(np.uint32) * np.uint32(0x9E3779B1)) >> np.uint32(32 - (BUCKETS.bit_length() - 1))
+    flat = np.bincount(sets.docs() * BUCKETS + bucket.astype(np.int64), minlength=len(sets) * BUCKETS)
+    return flat.reshape(len(sets), BUCKETS).astype(np.uint16 if flat.max(initial=0) < 2**16 else np.uint32)
+
+
+def _may_share(left: np.ndarray, right: np.ndarray, a: np.ndarray, b: np.ndarray, needed: np.ndarray) -> np.ndarray:
+    """Whether ``|L_a & R_b|`` can reach ``needed``: the shared count is at most the sum of the per-bucket minima.
+
+    A cheap exact filter before ``_verify`` (a bitmap-style filter of set similarity joins): on logs
+    that share template text, most candidates of the prefix join share a few rare shingles and are far
+    below the threshold.
+    """
+    keep = np.empty(len(a), dtype=bool)
+    for k in range(0, len(a), BOUND_CHUNK):
+        part = slice(k, k + BOUND_CHUNK)
+        keep[part] = np.minimum(left[a[part]], right[b[part]]).sum(axis=1, dtype=np.int64) >= needed[part]
+    return keep
+
+
 def _keys(sets: ShingleSets) -> np.ndarray:
     return np.sort((sets.docs().astype(np.uint64) << np.uint64(32)) | sets.hashes.astype(np.uint64))
 
@@ -191,41 +220,42 @@ def contained_between(
     r_hashes, r_docs = right.hashes[keep][order], right_docs[keep][order]
     lo = np.searchsorted(r_hashes, pre_hashes, side="left")
     counts = np.searchsorted(r_hashes, pre_hashes, side="right") - lo
-    ends = np.cumsum(counts)
+    before = np.concatenate(([0], np.cumsum(counts)))  # candidates before each prefix hash
+    # windows of whole left sets (a set's prefix is contiguous: ``_prefix`` orders by set), so a pair is
+    # expanded and verified in one window only
+    bounds = np.flatnonzero(np.concatenate(([True], pre_docs[1:] != pre_docs[:-1], [True])))
+    at_bounds = before[bounds]
     right_keys = _keys(right)
+    left_buckets, right_buckets = _bucket_counts(left), (_bucket_counts(right) if not same else None)
+    right_buckets = left_buckets if same else right_buckets
+    needed = _needed(left_sizes, threshold)
     m = np.int64(len(right))
     found_codes, found_scores = [], []
-    start = 0
-    while start < len(pre_hashes):
-        stop = max(start + 1, int(np.searchsorted(ends, (ends[start - 1] if start else 0) + PAIR_CHUNK, side="right")))
-        n = counts[start:stop]
+    k = 0
+    while k < len(bounds) - 1:
+        stop = max(k + 1, int(np.searchsorted(at_bounds, at_bounds[k] + PAIR_CHUNK, side="right")) - 1)
+        first, last = bounds[k], bounds[stop]
+        n = counts[first:last]
         total = int(n.sum())
         if total:
-            idx = np.repeat(lo[start:stop], n) + np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(n) - n, n)
-            a, b = np.repeat(pre_docs[start:stop], n), r_docs[idx]
+            idx = np.repeat(lo[first:last], n) + np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(n) - n, n)
+            a, b = np.repeat(pre_docs[first:last], n), r_docs[idx]
             ok = right_sizes[b] >= left_sizes[a]
             if same:
                 ok &= b != a
-            codes = np.unique(a[ok] * m + b[ok])
-            if len(found_codes):
-                codes = codes[~np.isin(codes, np.concatenate(found_codes))]  # verified in an earlier chunk
+            codes = sorted_unique(a[ok] * m + b[ok])
             a, b = codes // m, codes % m
-            shared = _verify(left, right_keys, a, b)
-            score = shared / left_sizes[a]
+            bounded = _may_share(left_buckets, right_buckets, a, b, needed[a])
+            codes, a, b = codes[bounded], a[bounded], b[bounded]
+            score = _verify(left, right_keys, a, b) / left_sizes[a]
             hit = score >= threshold
             found_codes.append(codes[hit])
             found_scores.append(score[hit])
-            seen = codes[~hit]  # candidates verified and rejected: not verified again
-            found_codes[-1] = np.concatenate((found_codes[-1], seen))
-            found_scores[-1] = np.concatenate((found_scores[-1], np.full(len(seen), -1.0)))
-        start = stop
+        k = stop
     if not found_codes:
         return empty
     codes, scores = np.concatenate(found_codes), np.concatenate(found_scores)
-    order = np.argsort(codes)
-    codes, scores = codes[order], scores[order]
-    hit = scores >= 0
-    return codes[hit] // m, codes[hit] % m, scores[hit]
+    return codes // m, codes % m, scores
 
 
 def hashed_containment_pairs(

@@ -69,7 +69,7 @@ def _brute_force(texts: list[str], threshold: float, min_shingles: int) -> list[
 
 
 def test_prefix_filtered_containment_equals_brute_force(monkeypatch) -> None:
-    """Prefix-filter candidates, verified, find exactly the pairs every-pair comparison finds (no shingle skipped).
+    """Prefix-filter candidates, bounded per bucket and verified, find exactly the pairs every-pair comparison finds.
 
     Random small collections (fixed seeds) with excerpts, texts around others, a very common phrase, texts
     under ``min_shingles``, and chunks small enough that candidates span many of them.
@@ -78,7 +78,8 @@ def test_prefix_filtered_containment_equals_brute_force(monkeypatch) -> None:
 
     from tasks.dataset import similarity
 
-    monkeypatch.setattr(similarity, "PAIR_CHUNK", 97)  # many chunks: a candidate found in two is verified once
+    monkeypatch.setattr(similarity, "PAIR_CHUNK", 97)  # many windows of whole sets
+    monkeypatch.setattr(similarity, "BOUND_CHUNK", 50)  # the bucket bound over many slices
     found_any = 0
     for seed in range(6):
         rng = random.Random(seed)
@@ -130,3 +131,27 @@ def test_staged_dedupe_runs_each_method_over_what_the_earlier_kept() -> None:
     assert outcome.dropped == {0: "exact_duplicate", 1: "semantic_duplicate", 2: "semantic_duplicate"}
     assert outcome.kept == [3] and pairs == {"exact": [(0, 1)], "semantic": [(1, 2), (2, 3)]}
     assert [(c.kind, c.members, c.kept) for c in outcome.clusters] == [("exact", [0, 1], 1), ("semantic", [1, 2, 3], 3)]
+
+
+def test_the_bucket_bound_never_falls_below_the_shared_count_and_prunes_unrelated_sets() -> None:
+    """``_may_share``'s bound: at least the true shared count of every pair (exact), below it for unrelated sets."""
+    import numpy as np
+
+    from tasks.dataset.similarity import ShingleSets, _bucket_counts, _may_share
+
+    rng = np.random.default_rng(8)
+    def hashes(n: int) -> np.ndarray:
+        return rng.integers(0, 2**32, n, dtype=np.uint64).astype(np.uint32)
+
+    base = [np.unique(hashes(75)) for _ in range(60)]
+    edited = [np.unique(np.concatenate((s[: 60 + k % 10], hashes(15)))) for k, s in enumerate(base)]
+    sets = ShingleSets.of(base + edited)
+    counts = _bucket_counts(sets)
+    a, b = (x.ravel() for x in np.meshgrid(np.arange(len(sets)), np.arange(len(sets)), indexing="ij"))
+    shared = np.array([len(np.intersect1d(sets.hashes[sets.offsets[i]:sets.offsets[i + 1]],
+                                          sets.hashes[sets.offsets[j]:sets.offsets[j + 1]])) for i, j in zip(a, b)])
+    for needed in (1, 30, 60, 75):
+        kept = _may_share(counts, counts, a, b, np.full(len(a), needed))
+        assert kept[shared >= needed].all()  # never drops a pair that reaches the count
+    unrelated = shared < 10
+    assert _may_share(counts, counts, a[unrelated], b[unrelated], np.full(int(unrelated.sum()), 60)).mean() < 0.01
