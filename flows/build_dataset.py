@@ -20,12 +20,13 @@ from tasks.dataset import prefect_tasks as stages
 from tasks.dataset import write as write_lib
 from tasks.common.accounting import Ledger
 from tasks.dataset.collect import STAGES, BuildRejects, ExampleStore
+from tasks.dataset.ahead import NewLinesAhead
 from tasks.dataset.drift import check_drift
 from tasks.dataset.pool import Pool, pool_lock
 from tasks.dataset.read import describe_source, find_log_files
 from tasks.common.clock import StageClock, log_timings
 from tasks.dataset.version import inside_dvc_stage
-from tasks.common.runners import build_runner, ordered_results, parallelism
+from tasks.common.runners import build_runner, ordered_results, parallelism, resolved_kind
 
 def summary_markdown(summary: BuildSummary, stage_lines: list[str]) -> str:
     """The run's artifact: the accounting, the splits and a link to the data card."""
@@ -92,10 +93,13 @@ def build_dataset(
     ):
         pool = Pool.open(params.pool_uri, params)
         to_process = max(input_lines - len(pool), 0)  # what the runner is chosen for: lines the pool lacks, about
-        with build_runner(runner, to_process, processes_from=stages.PROCESSES_FROM) as task_runner:
+        kind = resolved_kind(runner, to_process, stages.PROCESSES_FROM)
+        with (
+            build_runner(runner, to_process, processes_from=stages.PROCESSES_FROM) as task_runner,
+            NewLinesAhead.begin(pool, files, logs_dir, params, deny_list, runner, kind, input_lines, logger) as ahead,
+        ):
             batches = (
-                {"batch": stages.LineBatch(lines, pool.rows_for(lines)), "params": params, "deny_list": deny_list,
-                 "contamination": contamination}
+                {"batch": ahead.batch(lines), "params": params, "deny_list": deny_list, "contamination": contamination}
                 for lines in stages.line_batches(files, logs_dir, stages.BATCH_LINES, tally, rejects)
             )
             for batch, future in ordered_results(task_runner, stages.prepare_batch, batches, parallelism(runner, task_runner) + 1):

@@ -496,6 +496,11 @@ class RunnerParams(StageParams):
     dask_address: str | None = Field(
         None, description="Scheduler of an existing Dask cluster (tcp://host:8786); empty starts a local one."
     )
+    overlap_from: int = Field(
+        50_000, ge=0,
+        description="With 'auto' on more than one core: a dataset build reusing at least this many pool lines, with at "
+        "most 5,000 new ones, processes the new lines in a process of their own while it serves the reused ones.",
+    )
 
 
 class NightlyParams(StageParams):

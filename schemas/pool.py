@@ -46,6 +46,8 @@ POOL_SCHEMA = pa.schema(
         ("exact_key", pa.string()),
         ("signature", pa.list_(pa.uint32())),
         ("shingles", pa.list_(pa.uint32())),
+        ("user_key", pa.string()),
+        ("user_signature", pa.list_(pa.uint32())),
         ("embed_fp", pa.string()),
         ("embedding", pa.list_(pa.float32())),
         ("source", pa.string()),
@@ -55,6 +57,8 @@ POOL_SCHEMA = pa.schema(
 """Columns of every pool part file. ``reject``/``example`` are the records' JSON; ``signature`` the MinHash row;
 ``shingles`` the dedupe text's distinct shingle hashes, ascending (what containment compares; made under the
 same ``redact_fp`` settings as ``signature``; null in parts written before the column: computed from ``example``);
+``user_key`` / ``user_signature`` the exact key and MinHash row of the user turns alone (what decontamination
+compares besides the whole text; null in parts written before them: computed from ``example``);
 ``embedding`` the normalised embedding of the dedupe text under ``embed_fp`` (null when semantic dedupe was off:
 a build with it on embeds such rows and writes them again)."""
 

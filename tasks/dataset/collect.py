@@ -12,14 +12,18 @@ pass reads the kept examples back from the spool by offset, in the order each fi
 
 from __future__ import annotations
 
+import json
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
 from schemas.dataset import ChatExample, Lineage, RejectedRecord
 from tasks.common.accounting import RejectsWriter, merge_sorted_jsonl
+from tasks.dataset.decontaminate import user_text
 
 STAGES = ("read", "schema", "select", "validate", "redact", "decontaminate", "dedupe", "user_cap")
 """The build's stages in order; each one's ``kept`` is the next one's ``total``."""
@@ -74,6 +78,70 @@ def reject_order(record: Mapping | RejectedRecord) -> tuple[str, int, str]:
     if isinstance(record, RejectedRecord):
         return (record.source, record.line, record.stage)
     return (record["source"], record["line"], record["stage"])
+
+
+@dataclass(frozen=True, slots=True)
+class ExampleRecord:
+    """A redacted example as a build carries it: its JSON (what the spool holds) and what the build reads of it.
+
+    A pool row's example JSON is taken as it is (``from_json``): re-validating and re-dumping a reused
+    row through pydantic was a tenth of a rebuild's time. Both constructors give the same record for the
+    same example (the JSON is ``ChatExample.model_dump_json``'s).
+    """
+
+    json: str
+    example_id: str
+    group_hash: str
+    category: str
+    token_count: int
+    quality_score: float | None
+    timestamp: float
+    """POSIX seconds (the keep policy's "newest")."""
+    source: str
+    line: int
+    request_id: str
+    user_hash: str | None
+    pii_counts: dict[str, int]
+
+    @classmethod
+    def of(cls, example: ChatExample) -> ExampleRecord:
+        """The record of a parsed example."""
+        lineage = example.lineage
+        return cls(
+            json=example.model_dump_json(), example_id=example.example_id, group_hash=example.group_hash,
+            category=example.category, token_count=example.token_count or 0, quality_score=example.quality_score,
+            timestamp=example.timestamp.timestamp(), source=lineage.source, line=lineage.line,
+            request_id=lineage.request_id, user_hash=example.user_hash, pii_counts=example.pii_counts,
+        )
+
+    @classmethod
+    def from_json(cls, text: str, source: str, line: int) -> ExampleRecord:
+        """The record of an example's JSON, located at ``source:line`` (re-stamped through pydantic when elsewhere)."""
+        data = json.loads(text)
+        lineage = data["lineage"]
+        if lineage["source"] != source or lineage["line"] != line:  # another occurrence of the line: new lineage
+            example = ChatExample.model_validate_json(text)
+            moved = Lineage(request_id=example.lineage.request_id, source=source, line=line)
+            return cls.of(example.model_copy(update={"lineage": moved}))
+        return cls(
+            json=text, example_id=data["example_id"], group_hash=data["group_hash"],
+            category=data["category"], token_count=data["token_count"] or 0, quality_score=data["quality_score"],
+            timestamp=datetime.fromisoformat(data["timestamp"]).timestamp(), source=source, line=line,
+            request_id=lineage["request_id"], user_hash=data["user_hash"], pii_counts=data["pii_counts"],
+        )
+
+    def example(self) -> ChatExample:
+        """The example itself (parsed)."""
+        return ChatExample.model_validate_json(self.json)
+
+    def user_turns(self) -> str:
+        """Its user turns, role-tagged (``decontaminate.user_text``)."""
+        return user_text((m["role"], m.get("content")) for m in json.loads(self.json)["messages"])
+
+    def rejected(self, stage: str, kind: str, reason: str) -> RejectedRecord:
+        """The record of this example dropped by ``stage``."""
+        return RejectedRecord(stage=stage, kind=kind, reason=reason, source=self.source, line=self.line,  # type: ignore[arg-type]
+                              request_id=self.request_id, example_id=self.example_id)
 
 
 class EmbeddingSpool:
@@ -158,27 +226,31 @@ class ExampleStore:
         return len(self.example_ids)
 
     def add(
-        self, examples: list[ChatExample], exact_keys: list[str], signatures: np.ndarray, embeddings: np.ndarray | None = None
+        self, examples: Sequence[ExampleRecord], exact_keys: list[str], signatures: np.ndarray, embeddings: np.ndarray | None = None
     ) -> None:
-        """Append a batch: examples to the spool, embeddings (semantic dedupe on) to theirs, the facts to memory."""
+        """Append a batch: examples' JSON to the spool, embeddings (semantic dedupe on) to theirs, the facts to memory."""
         if embeddings is not None and len(examples):
             self.embeddings.add(embeddings)
         self._handle.seek(0, 2)
+        offset = self._handle.tell()
         categories: dict[str, str] = {}
+        chunk: list[bytes] = []
         for example, key in zip(examples, exact_keys, strict=True):
-            self.offsets.append(self._handle.tell())
-            self._handle.write(example.model_dump_json().encode() + b"\n")
+            data = example.json.encode() + b"\n"
+            self.offsets.append(offset)
+            offset += len(data)
+            chunk.append(data)
             self.example_ids.append(example.example_id)
             self.exact_keys.append(bytes.fromhex(key))
             self.group_hashes.append(example.group_hash)
             self.categories.append(categories.setdefault(example.category, example.category))
-            self.token_counts.append(example.token_count or 0)
+            self.token_counts.append(example.token_count)
             self.scores.append(example.quality_score if example.quality_score is not None else float("-inf"))
-            self.timestamps.append(example.timestamp.timestamp())
-            lineage = example.lineage
-            self.lineages.append((lineage.source, lineage.line, lineage.request_id))
+            self.timestamps.append(example.timestamp)
+            self.lineages.append((example.source, example.line, example.request_id))
             self.user_hashes.append(example.user_hash)
             self.pii_counts.update(example.pii_counts)
+        self._handle.write(b"".join(chunk))
         if len(examples):
             self._signature_blocks.append(np.asarray(signatures, dtype=np.uint32))
             self._signatures = None

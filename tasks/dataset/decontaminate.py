@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 
-from schemas.dataset import ChatExample
 from schemas.params import DatasetParams
 from tasks.common.accounting import KEEP, Decision
 from tasks.common.jsonl import read_objects
@@ -39,6 +38,11 @@ _CELLS = 8_000_000
 def user_text(messages: Iterable[tuple[str, str | None]]) -> str:
     """The user turns of a conversation, role-tagged as the dedupe text tags them."""
     return "\n".join(f"user: {content or ''}" for role, content in messages if role == "user")
+
+
+def user_turn_keys(users: Sequence[str], num_perm: int, shingle_size: int) -> tuple[list[str], np.ndarray]:
+    """Exact keys and MinHash signatures of user-turn texts (``user_text``): what is compared besides the whole text."""
+    return [exact_key(t) for t in users], minhash_signatures(users, num_perm, shingle_size, workers=1)
 
 
 def _role_text(messages: Iterable[tuple[str, str | None]], include_system: bool) -> str:
@@ -109,31 +113,31 @@ class ContaminationIndex:
             block = signatures[start : start + step]
             similarity = (block[:, None, :] == self.signatures[None, :, :]).mean(axis=2)
             best = similarity.argmax(axis=1)
-            for offset, column in enumerate(best):
-                i = start + offset
-                if found[i] is None and similarity[offset, column] >= self.threshold:
-                    found[i] = self.names[column]
+            near = similarity[np.arange(len(block)), best] >= self.threshold
+            for offset in np.flatnonzero(near).tolist():
+                if found[start + offset] is None:
+                    found[start + offset] = self.names[int(best[offset])]
         return found
 
     def decide_all(
-        self, examples: Sequence[ChatExample], keys: Sequence[str], signatures: np.ndarray, embeddings: np.ndarray | None = None
+        self, keys: Sequence[str], signatures: np.ndarray, user_keys: Sequence[str], user_signatures: np.ndarray,
+        embeddings: np.ndarray | None = None,
     ) -> list[Decision]:
         """Per example: keep, or ``contaminates_<set>`` when its text or its user turns copy an item, or its text means one.
 
         Args:
-            examples: Redacted examples.
-            keys: Their dedupe texts' exact keys.
+            keys: The redacted examples' dedupe texts' exact keys.
             signatures: Their dedupe texts' MinHash signatures.
+            user_keys: Their user turns' exact keys (``user_turn_keys``; a pool row keeps them).
+            user_signatures: Their user turns' MinHash signatures.
             embeddings: Their dedupe texts' embeddings (semantic on): a cosine similarity to an
                 item at or above ``semantic_threshold`` is a copy too.
         """
-        if not len(self) or not len(examples):
-            return [KEEP] * len(examples)
-        users = [user_text((m.role, m.content) for m in e.messages) for e in examples]
-        user_signatures = minhash_signatures(users, self.num_perm, self.shingle_size, workers=1)
+        if not len(self) or not len(keys):
+            return [KEEP] * len(keys)
         full = self.match(keys, signatures)
-        user = self.match([exact_key(t) for t in users], user_signatures)
-        meaning = self.match_semantic(embeddings) if embeddings is not None else [None] * len(examples)
+        user = self.match(user_keys, user_signatures)
+        meaning = self.match_semantic(embeddings) if embeddings is not None else [None] * len(keys)
         return [
             (False, f"contaminates_{f or u or s}") if (f or u or s) else KEEP
             for f, u, s in zip(full, user, meaning, strict=True)

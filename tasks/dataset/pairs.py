@@ -159,15 +159,26 @@ def _has_nulls(path: Path) -> bool:
     return bool(pc.sum(pc.and_(pc.equal(table["outcome"], "ok"), pc.is_null(table["shingles"]))).as_py())
 
 
-def pool_vectors(pool_root: Path, params: DatasetParams, method: str) -> Iterator[PoolVectors]:
+def _holds_any(path: Path, among: np.ndarray) -> bool:
+    """Whether the part has an example whose 64-bit id key is in ``among`` (its ids read, nothing else)."""
+    ids = [e for e in pq.read_table(path, columns=["example_id"])["example_id"].to_pylist() if e]
+    return bool(_isin(_keys(ids), among).any())
+
+
+def pool_vectors(
+    pool_root: Path, params: DatasetParams, method: str, among: np.ndarray | None = None
+) -> Iterator[PoolVectors]:
     """The pool's current ``ok`` rows, a part at a time, distinct by example id within the part.
 
     Containment's shingle sets are the ``shingles`` column; a part written before it (or a row without
-    it) has them computed from its redacted example.
+    it) has them computed from its redacted example. ``among`` (sorted 64-bit id keys, ``_keys``): only
+    the parts holding one of them are read (a rebuild's few new examples sit in its new parts).
     """
     fps = fingerprints(params)
     base = ["outcome", "validate_fp", "redact_fp", "embed_fp", "example_id"]
     for path in _parts(pool_root):
+        if among is not None and not _holds_any(path, among):
+            continue
         if method == "containment":
             names = pq.read_schema(path).names
             columns = base + (["shingles"] if "shingles" in names else [])
@@ -239,9 +250,10 @@ def containment_scorer(threshold: float, min_shingles: int) -> PairScorer:
             i, j, s = contained_between(new, new, threshold, min_shingles, same=True)
             found = dict(zip(zip(np.minimum(i, j).tolist(), np.maximum(i, j).tolist(), strict=True), s.tolist(), strict=True))
             return [(a, b, score) for (a, b), score in sorted(found.items())]
+        sizes, other = other.sizes, other.within(sorted_unique(new.hashes))  # only hashes the new sets have can be shared
         frequency = shingle_frequency(new, other)
-        i, j, s = contained_between(new, other, threshold, min_shingles, frequency=frequency)
-        j2, i2, s2 = contained_between(other, new, threshold, min_shingles, frequency=frequency)
+        i, j, s = contained_between(new, other, threshold, min_shingles, frequency=frequency, right_sizes=sizes)
+        j2, i2, s2 = contained_between(other, new, threshold, min_shingles, frequency=frequency, left_sizes=sizes)
         found = dict(zip(zip(i.tolist(), j.tolist(), strict=True), s.tolist(), strict=True))
         found.update(zip(zip(i2.tolist(), j2.tolist(), strict=True), s2.tolist(), strict=True))
         return [(a, b, score) for (a, b), score in sorted(found.items())]
@@ -288,7 +300,7 @@ def _gather(pool_root: Path, params: DatasetParams, method: str, pending: np.nda
     ids: list[str] = []
     parts: list[np.ndarray | ShingleSets] = []
     taken = np.zeros(0, dtype=np.uint64)
-    for part in pool_vectors(pool_root, params, method):
+    for part in pool_vectors(pool_root, params, method, among=pending):
         keys = _keys(part.ids)
         take = np.flatnonzero(_isin(keys, pending) & ~_isin(keys, taken))[: size - len(ids)]
         if len(take):

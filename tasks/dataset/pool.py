@@ -19,6 +19,9 @@ Embeddings (semantic dedupe): a redacted row holds the embedding of its dedupe t
 missing or stale is reused as it is (nothing re-parsed or re-redacted), embedded, and written again in a
 new part; a lookup prefers the copy under the current embedding fingerprint.
 
+A looked-up row lacks ``shingles`` (most of a part's bytes; the pair store reads that column itself); a row
+written again (re-embedded) has its shingles recomputed from its example, the same hashes under ``redact_fp``.
+
 Memory: the index keeps 8 bytes a row (a 36-bit key prefix and the row's place, one uint64 in
 numpy; full hashes are checked on fetch), and rows are read a part at a time. Nothing else grows with
 the pool.
@@ -98,8 +101,7 @@ class Fingerprints:
 def fingerprints(params: DatasetParams) -> Fingerprints:
     """The fingerprints of ``params``: selection, split ratios, dedupe threshold and outputs are not in them."""
     from tasks.common.models import DEFAULT_MODEL
-    from tasks.pii.engine import SPACY_MODEL
-    from tasks.pii.version import redactor_fingerprint
+    from tasks.pii.version import SPACY_MODEL, redactor_fingerprint
 
     validate = _digest(
         {
@@ -356,8 +358,10 @@ class Pool:
         if n in self._cache:
             self._cache.move_to_end(n)
             return self._cache[n]
-        table = pq.read_table(self.parts[n])
-        vectors = [name for name in ("signature", "shingles", "embedding") if name in table.column_names]
+        # ``shingles`` is most of a part's bytes and only the pair store reads it (``tasks.dataset.pairs``)
+        columns = [name for name in pq.read_schema(self.parts[n]).names if name != "shingles"]
+        table = pq.read_table(self.parts[n], columns=columns)
+        vectors = [name for name in ("signature", "user_signature", "embedding") if name in table.column_names]
         rows = table.drop_columns(vectors).to_pylist()
         for name in vectors:
             column = table[name].combine_chunks()
@@ -392,6 +396,18 @@ class Pool:
                         break
             found.append(row)
         return found
+
+    def may_hold(self, lines: Sequence[RawLine]) -> list[bool]:
+        """Whether the pool may hold each line's row: its key prefix is indexed (no row is read).
+
+        False is certain; a True of a line the pool lacks (a shared 36-bit prefix) is found out by ``rows_for``.
+        """
+        if not lines:
+            return []
+        low = (_prefixes_of([line_hash(raw.text) for raw in lines]) >> np.uint64(64 - _PREFIX_BITS)) << np.uint64(_LOCATION_BITS)
+        start = np.searchsorted(self._index, low, side="left")
+        end = np.searchsorted(self._index, low | np.uint64(_MAX_LOCATION), side="right")
+        return (end > start).tolist()
 
     def needs_embedding(self, row: dict[str, Any]) -> bool:
         """Whether a redacted row lacks an embedding under the current embedding fingerprint."""

@@ -40,12 +40,11 @@ from schemas.dataset import (
 from schemas.logs import LLMInteractionLog
 from schemas.params import DEDUPE_METHODS, DatasetParams, IngestParams, load_params
 from tasks.common.clock import StageClock
-from tasks.pii import redact as redact_lib
 from tasks.dataset import write as write_lib
 from tasks.common.accounting import KEEP, Accounting, Ledger
-from tasks.dataset.collect import BuildRejects, ExampleStore, reject_order
+from tasks.dataset.collect import BuildRejects, ExampleRecord, ExampleStore, reject_order
 from tasks.dataset.datacard import render_data_card
-from tasks.dataset.decontaminate import ContaminationIndex, describe, load_index
+from tasks.dataset.decontaminate import ContaminationIndex, describe, load_index, user_text, user_turn_keys
 from tasks.dataset.dedupe import dedupe_text, exact_key, minhash_signatures, similar_pairs
 from tasks.dataset.extract import log_to_example
 from tasks.dataset.forget import read_deny_list, record_version
@@ -84,7 +83,7 @@ TIMED_ITEMS = {"parse": "read", "validate": "validate", "redact": "redact", "min
 class PreparedBatch:
     """A batch of log lines after the per-record stages, in input order."""
 
-    examples: list[ChatExample]
+    examples: list[ExampleRecord]
     exact_keys: list[str]
     signatures: np.ndarray
     rejects: list[RejectedRecord]
@@ -144,14 +143,23 @@ def process_lines(
     # parallelism comes from the task runner: one process a batch (redact serialises threads itself)
     if not valid:  # nothing to redact (a batch the pool served): presidio is not even loaded
         return rows
+    from tasks.pii import redact as redact_lib  # presidio's import (torch, transformers: seconds) only where it runs
+
     redacted = redact_lib.redact_examples([e for _, e in valid], params.redact.model_copy(update={"workers": 1})).examples
     start = _timed(seconds, "redact", start)
     p = params.dedupe
     texts = [dedupe_text(e, p.include_system) for e in redacted]
     signatures = minhash_signatures(texts, p.num_perm, p.shingle_size, workers=1)
     shingle_sets = distinct_shingle_hashes(texts, p.shingle_size)
-    for (row, _), example, text, signature, shingle_set in zip(valid, redacted, texts, signatures, shingle_sets, strict=True):
+    user_keys, user_signatures = user_turn_keys(
+        [user_text((m.role, m.content) for m in e.messages) for e in redacted], p.num_perm, p.shingle_size
+    )
+    for (row, _), example, text, signature, shingle_set, user_key, user_signature in zip(
+        valid, redacted, texts, signatures, shingle_sets, user_keys, user_signatures, strict=True
+    ):
         row.update(
+            user_key=user_key,
+            user_signature=user_signature,
             redact_fp=fps.redact,
             example=example.model_dump_json(),
             example_id=example.example_id,
@@ -192,6 +200,8 @@ def _reembed(
     start = time.perf_counter()
     copies = [dict(rows[i]) for i in stale]
     texts = [dedupe_text(pool_lib.row_example(row, lines[i]), params.dedupe.include_system) for row, i in zip(copies, stale, strict=True)]
+    for row, shingle_set in zip(copies, distinct_shingle_hashes(texts, params.dedupe.shingle_size), strict=True):
+        row["shingles"] = shingle_set  # a looked-up row lacks the column (``Pool``); the copy is written whole
     _embed_rows(copies, texts, params, fps.embed)
     for i, row in zip(stale, copies, strict=True):
         rows[i] = row
@@ -201,11 +211,13 @@ def _reembed(
 
 def _account(
     lines: Sequence[RawLine], rows: Sequence[dict[str, Any]], params: DatasetParams, deny_list: frozenset[str], acc: Accounting
-) -> tuple[list[ChatExample], list[str], list[np.ndarray], list[np.ndarray | None]]:
+) -> Examples:
     """Each line's stages from its row, counted as if processed now: read, schema, select, validate, redact."""
-    examples: list[ChatExample] = []
+    examples: list[ExampleRecord] = []
     keys: list[str] = []
     signatures: list[np.ndarray] = []
+    user_keys: list[str | None] = []
+    user_signatures: list[np.ndarray | None] = []
     embeddings: list[np.ndarray | None] = []
     for raw, row in zip(lines, rows, strict=True):
         outcome = row["outcome"]
@@ -233,12 +245,31 @@ def _account(
             acc.check("validate", (False, record.reason), lambda _, r=record: r)
             continue
         acc.check("validate", KEEP)
-        examples.append(pool_lib.row_example(row, raw))
+        examples.append(ExampleRecord.from_json(row["example"], raw.source, raw.line))
         keys.append(row["exact_key"])
         signatures.append(np.asarray(row["signature"], dtype=np.uint32))
+        user_keys.append(row.get("user_key"))
+        user_signatures.append(row.get("user_signature"))
         embeddings.append(row.get("embedding"))
     acc.ledger.seen("redact", len(examples))
-    return examples, keys, signatures, embeddings
+    num_perm = params.dedupe.num_perm
+    older = [i for i, key in enumerate(user_keys) if key is None]  # rows from parts written before the columns
+    if older:
+        found = user_turn_keys([examples[i].user_turns() for i in older], num_perm, params.dedupe.shingle_size)
+        for i, key, signature in zip(older, *found, strict=True):
+            user_keys[i], user_signatures[i] = key, signature
+    semantic = "semantic" in params.dedupe.methods  # every row then has an embedding (``_reembed``)
+    return Examples(
+        examples, keys, _stack(signatures, num_perm, np.uint32), user_keys, _stack(user_signatures, num_perm, np.uint32),
+        _stack(embeddings, 0, np.float32) if semantic else None,
+    )
+
+
+def _stack(rows: Sequence[np.ndarray], width: int, dtype: type) -> np.ndarray:
+    """Equal-length vectors as one array (``(0, width)`` when there are none)."""
+    if not rows:
+        return np.zeros((0, width), dtype=dtype)
+    return np.vstack([np.asarray(row, dtype=dtype) for row in rows])
 
 
 def prepare_lines(
@@ -247,6 +278,8 @@ def prepare_lines(
     deny_list: frozenset[str],
     contamination: ContaminationIndex | None = None,
     rows: Sequence[dict[str, Any] | None] | None = None,
+    fresh: Sequence[int] = (),
+    seconds: dict[str, float] | None = None,
 ) -> PreparedBatch:
     """Parse, validate and redact the lines the pool lacks, then select, key and sign each example, drop eval copies.
 
@@ -257,6 +290,9 @@ def prepare_lines(
         contamination: The evaluation sets' index; an example copying an item is dropped
             (stage ``decontaminate``, reason ``contaminates_<set>``).
         rows: Each line's pool row, or None where the pool has none (all None: nothing reused).
+        fresh: Lines whose row was processed for this build elsewhere (``tasks.dataset.ahead``):
+            counted and stored as processed anew.
+        seconds: Stage seconds spent on those rows, to report with this batch's.
 
     Returns:
         The redacted examples with their exact keys and MinHash signatures (of ``dedupe_text``),
@@ -264,27 +300,25 @@ def prepare_lines(
         rows of the lines processed anew (for the pool).
     """
     rejects: list[RejectedRecord] = []
-    acc, seconds = Accounting(Ledger(), rejects.append), {}
+    acc, seconds = Accounting(Ledger(), rejects.append), dict(seconds or {})
     rows = list(rows) if rows is not None else [None] * len(lines)
     missing = [i for i, row in enumerate(rows) if row is None]
-    reused = [i for i, row in enumerate(rows) if row is not None]
-    fresh = process_lines([lines[i] for i in missing], params, deny_list, seconds)
-    for i, row in zip(missing, fresh, strict=True):
+    processed = set(missing) | set(fresh)
+    reused = [i for i, row in enumerate(rows) if row is not None and i not in processed]
+    for i, row in zip(missing, process_lines([lines[i] for i in missing], params, deny_list, seconds), strict=True):
         rows[i] = row
     fps = pool_lib.fingerprints(params)
     reembedded = _reembed(lines, rows, reused, params, deny_list, fps, seconds)
-    new_rows = [row for row in fresh if row["outcome"] != "forgotten"]
-    counts: Counter[str] = Counter(reused=len(lines) - len(missing), processed=len(new_rows),
-                                   forgotten=len(fresh) - len(new_rows),
+    made = [rows[i] for i in sorted(processed)]
+    new_rows = [row for row in made if row["outcome"] != "forgotten"]
+    counts: Counter[str] = Counter(reused=len(reused), processed=len(new_rows),
+                                   forgotten=len(made) - len(new_rows),
                                    redacted=sum(1 for row in new_rows if row["outcome"] == "ok"),
                                    embedded=len(reembedded) + (sum(1 for r in new_rows if r["outcome"] == "ok") if fps.embed else 0),
                                    reembedded=len(reembedded))
     start = time.perf_counter()
-    redacted, keys, signature_rows, embedding_rows = _account(lines, rows, params, deny_list, acc)
-    signatures = np.vstack(signature_rows) if signature_rows else np.zeros((0, params.dedupe.num_perm), dtype=np.uint32)
-    embeddings = _stack_embeddings(embedding_rows) if fps.embed is not None else None
+    batch = _account(lines, rows, params, deny_list, acc)
     start = _timed(seconds, "parse", start)
-    batch = Examples(redacted, keys, signatures, embeddings)
     if contamination is not None:
         batch = _decontaminate(batch, contamination, acc)
     _timed(seconds, "minhash", start)
@@ -293,36 +327,30 @@ def prepare_lines(
                          new_rows + reembedded, counts, batch.embeddings)
 
 
-def _stack_embeddings(rows: Sequence[np.ndarray | None]) -> np.ndarray:
-    """The batch's embeddings as one float32 array (every row has one when semantic dedupe is on)."""
-    if not rows:
-        return np.zeros((0, 0), dtype=np.float32)
-    return np.vstack([np.asarray(row, dtype=np.float32) for row in rows])
-
-
 @dataclass
 class Examples:
-    """A batch's redacted examples with their dedupe keys, signatures and (semantic on) embeddings, aligned."""
+    """A batch's redacted examples with their dedupe keys, signatures, user turns' keys and signatures and (semantic on) embeddings, aligned."""
 
-    examples: list[ChatExample]
+    examples: list[ExampleRecord]
     keys: list[str]
     signatures: np.ndarray
+    user_keys: list[str]
+    user_signatures: np.ndarray
     embeddings: np.ndarray | None = None
 
     def take(self, kept: list[int]) -> Examples:
-        """The examples at ``kept``, with their keys, signatures and embeddings."""
+        """The examples at ``kept``, with everything aligned to them."""
         embeddings = self.embeddings[kept] if self.embeddings is not None else None
-        return Examples([self.examples[i] for i in kept], [self.keys[i] for i in kept], self.signatures[kept], embeddings)
+        return Examples([self.examples[i] for i in kept], [self.keys[i] for i in kept], self.signatures[kept],
+                        [self.user_keys[i] for i in kept], self.user_signatures[kept], embeddings)
 
 
 def _decontaminate(batch: Examples, index: ContaminationIndex, acc: Accounting) -> Examples:
     """The examples that copy no evaluation item (exactly, nearly or, semantic on, by meaning); the others counted and sunk."""
-    decisions = index.decide_all(batch.examples, batch.keys, batch.signatures, batch.embeddings)
+    decisions = index.decide_all(batch.keys, batch.signatures, batch.user_keys, batch.user_signatures, batch.embeddings)
     kept: list[int] = []
     for i, (example, decision) in enumerate(zip(batch.examples, decisions, strict=True)):
-        copied = lambda reason, e=example: RejectedRecord.of_example(  # noqa: E731
-            e, "decontaminate", "duplicate", reason, example_id=e.example_id
-        )
+        copied = lambda reason, e=example: e.rejected("decontaminate", "duplicate", reason)  # noqa: E731
         if acc.check("decontaminate", decision, copied):
             kept.append(i)
     if len(kept) == len(batch.examples):
@@ -335,13 +363,16 @@ class LineBatch:
 
     A plain class on purpose: Prefect walks lists, dicts and dataclasses among a task's parameters
     looking for futures (2,000 lines and rows a batch: about a tenth of a reuse build's time), but not
-    other objects, and this one pickles to process and Dask workers as it is.
+    other objects, and this one pickles to process and Dask workers as it is. ``fresh`` are the lines
+    whose row was processed ahead for this build, ``seconds`` what that took (``prepare_lines``).
     """
 
-    __slots__ = ("lines", "rows")
+    __slots__ = ("lines", "rows", "fresh", "seconds")
 
-    def __init__(self, lines: list[RawLine], rows: list[dict[str, Any] | None]) -> None:
+    def __init__(self, lines: list[RawLine], rows: list[dict[str, Any] | None], fresh: Sequence[int] = (),
+                 seconds: dict[str, float] | None = None) -> None:
         self.lines, self.rows = lines, rows
+        self.fresh, self.seconds = list(fresh), dict(seconds or {})
 
     def __len__(self) -> int:
         return len(self.lines)
@@ -368,7 +399,7 @@ def prepare_batch(
             keeps a failed task's message and traceback.
     """
     try:
-        return prepare_lines(batch.lines, params, deny_list, contamination, batch.rows)
+        return prepare_lines(batch.lines, params, deny_list, contamination, batch.rows, batch.fresh, batch.seconds)
     except Exception as error:  # noqa: BLE001 - re-raised without its text, which may hold personal data
         first, last = batch.lines[0], batch.lines[-1]
         raise BatchFailed(

@@ -104,6 +104,15 @@ class ShingleSets:
         """The set each flat hash belongs to."""
         return np.repeat(np.arange(len(self), dtype=np.int64), self.sizes)
 
+    def within(self, universe: np.ndarray) -> ShingleSets:
+        """Each set cut to its hashes in ``universe`` (sorted, distinct): what it can share with the sets ``universe`` is of."""
+        if not len(universe):
+            return ShingleSets(np.zeros(0, np.uint32), np.zeros(len(self) + 1, np.int64))
+        at = np.minimum(np.searchsorted(universe, self.hashes), len(universe) - 1)
+        inside = universe[at] == self.hashes
+        counts = np.bincount(self.docs()[inside], minlength=len(self))
+        return ShingleSets(self.hashes[inside], np.concatenate(([0], np.cumsum(counts))).astype(np.int64))
+
 
 def _needed(sizes: np.ndarray, threshold: float) -> np.ndarray:
     """The least shared count ``o`` with ``o / size >= threshold`` (the verdict's own float comparison)."""
@@ -112,22 +121,22 @@ def _needed(sizes: np.ndarray, threshold: float) -> np.ndarray:
     return np.where(lower / np.maximum(sizes, 1) >= threshold, lower, o)
 
 
-def _prefix(sets: ShingleSets, taking: np.ndarray, threshold: float, frequency: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Each taking set's ``size - o + 1`` rarest hashes (by ``frequency``, then value): ``(hashes, set)``.
+def _prefix(sets: ShingleSets, taking: np.ndarray, needed: np.ndarray, frequency: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Each taking set's ``size - o + 1`` rarest hashes (by ``frequency``, then value), ``o`` its ``needed``: ``(hashes, set)``.
 
     If ``|A & B| >= o``, some hash of any ``size - o + 1`` of A's hashes is in B (else the shared
     ones are among the other ``o - 1``): the pair is found whatever the order. Rarest first only
-    keeps the candidates few (a common shingle rarely reaches a prefix).
+    keeps the candidates few (a common shingle rarely reaches a prefix). ``size`` is the hashes held: of a
+    set cut to the hashes the other side has (``within``), every shared hash is among them.
     """
     docs = sets.docs()
     keep = taking[docs]
     hashes, docs = sets.hashes[keep], docs[keep]
     order = np.lexsort((hashes, frequency(hashes), docs))
     hashes, docs = hashes[order], docs[order]
-    sizes = sets.sizes
     first = np.searchsorted(docs, docs, side="left")  # docs ascending: where each set's hashes start
     rank = np.arange(len(docs), dtype=np.int64) - first
-    prefix = rank < (sizes - _needed(sizes, threshold) + 1)[docs]
+    prefix = rank < (sets.sizes - needed + 1)[docs]
     return hashes[prefix], docs[prefix]
 
 
@@ -196,6 +205,7 @@ def shingle_frequency(*sides: ShingleSets) -> Callable[[np.ndarray], np.ndarray]
 def contained_between(
     left: ShingleSets, right: ShingleSets, threshold: float, min_shingles: int = 3, same: bool = False,
     frequency: Callable[[np.ndarray], np.ndarray] | None = None,
+    left_sizes: np.ndarray | None = None, right_sizes: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pairs ``(i, j)`` of a left set no larger than a right set with ``|L_i & R_j| / |L_i| >= threshold``.
 
@@ -203,17 +213,23 @@ def contained_between(
     the right sets' hashes (sorted, ``searchsorted``), the candidates expanded ``PAIR_CHUNK`` at a
     time, and each candidate's shared count verified against the right sets' sorted keys. Sets under
     ``min_shingles`` take no part. ``same``: left and right are one collection (``i != j``).
+    ``left_sizes`` / ``right_sizes``: the sets' whole sizes when a side holds each set cut to the hashes
+    the other side has (``ShingleSets.within``: the shared counts are the same, and a small side's
+    join no longer reads every hash of a large one).
 
     Returns:
         ``(i, j, containment)`` arrays, each pair once, ordered by ``(i, j)``.
     """
     empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64))
-    left_sizes, right_sizes = left.sizes, right.sizes
-    left_taking, right_taking = left_sizes >= min_shingles, right_sizes >= min_shingles
+    left_sizes = left.sizes if left_sizes is None else left_sizes
+    right_sizes = right.sizes if right_sizes is None else right_sizes
+    needed = _needed(left_sizes, threshold)
+    left_taking = (left_sizes >= min_shingles) & (left.sizes >= needed)  # a cut set holding fewer can reach none
+    right_taking = right_sizes >= min_shingles
     if not left_taking.any() or not right_taking.any():
         return empty
     frequency = frequency or (shingle_frequency(left) if same else shingle_frequency(left, right))
-    pre_hashes, pre_docs = _prefix(left, left_taking, threshold, frequency)
+    pre_hashes, pre_docs = _prefix(left, left_taking, needed, frequency)
     right_docs = right.docs()
     keep = right_taking[right_docs]
     order = np.argsort(right.hashes[keep], kind="stable")
@@ -228,7 +244,6 @@ def contained_between(
     right_keys = _keys(right)
     left_buckets, right_buckets = _bucket_counts(left), (_bucket_counts(right) if not same else None)
     right_buckets = left_buckets if same else right_buckets
-    needed = _needed(left_sizes, threshold)
     m = np.int64(len(right))
     found_codes, found_scores = [], []
     k = 0

