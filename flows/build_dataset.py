@@ -98,9 +98,10 @@ def build_dataset(
             build_runner(runner, to_process, processes_from=stages.PROCESSES_FROM) as task_runner,
             NewLinesAhead.begin(pool, files, logs_dir, params, deny_list, runner, kind, input_lines, logger) as ahead,
         ):
+            lines = stages.line_batches(files, logs_dir, stages.BATCH_LINES, tally, rejects)
             batches = (
-                {"batch": ahead.batch(lines), "params": params, "deny_list": deny_list, "contamination": contamination}
-                for lines in stages.line_batches(files, logs_dir, stages.BATCH_LINES, tally, rejects)
+                {"batch": batch, "params": params, "deny_list": deny_list, "contamination": contamination}
+                for batch in ahead.batches(lines)
             )
             for batch, future in ordered_results(task_runner, stages.prepare_batch, batches, parallelism(runner, task_runner) + 1):
                 if not future.state.is_completed():
@@ -112,7 +113,8 @@ def build_dataset(
                 pool_counts.update(prepared.pool)
                 stages.absorb(prepared, store, tally, rejects, clock)
         rewritten = pool_counts.pop("reembedded", 0)  # reused rows written again with a new embedding: not new rows
-        pool_report = PoolReport(uri=params.pool_uri, written=pool.written, rows=len(pool) + pool.written - rewritten, **pool_counts)
+        pool_report = PoolReport(uri=params.pool_uri, written=pool.written, rows=len(pool) + pool.written - rewritten,
+                                 processed_ahead=ahead.served, **pool_counts)
         logger.info("pool %s: reused=%d processed=%d redacted=%d embedded=%d written=%d rows=%d", pool_report.uri,
                     pool_report.reused, pool_report.processed, pool_report.redacted, pool_report.embedded,
                     pool_report.written, pool_report.rows,

@@ -72,6 +72,8 @@ class PoolReport(BaseModel):
     reused: int = Field(0, description="Log lines served from pool rows (nothing re-parsed, re-validated or re-redacted).")
     processed: int = Field(0, description="Log lines processed anew (parsed, validated and, when valid, redacted).")
     redacted: int = Field(0, description="Of those, lines whose messages went through redaction.")
+    processed_ahead: int = Field(0, description="Of the processed lines, those processed in a process of their own while "
+                                 "the reused ones were served (``runner.overlap_from``).")
     embedded: int = Field(0, description="Rows whose dedupe text was embedded anew (new rows, or rows whose embedding fingerprint changed).")
     forgotten: int = Field(0, description="Lines of forgotten users: never processed nor stored.")
     written: int = Field(0, description="New rows this build added to the pool.")

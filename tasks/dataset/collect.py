@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -279,6 +280,13 @@ class ExampleStore:
         for i in indices:
             self._handle.seek(self.offsets[i])
             yield ChatExample.model_validate_json(self._handle.readline())
+
+    def read_json(self, indices: Iterable[int]) -> Iterator[dict[str, Any]]:
+        """The examples at ``indices`` as their JSON, loaded (no pydantic), in that order."""
+        self._handle.flush()
+        for i in indices:
+            self._handle.seek(self.offsets[i])
+            yield json.loads(self._handle.readline())
 
     def rejected(self, i: int, stage: str, reason: str, kind: str = "duplicate") -> RejectedRecord:
         """A ``duplicate`` (or ``kind``) record for example ``i``."""

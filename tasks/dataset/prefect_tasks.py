@@ -624,7 +624,7 @@ def write_dataset(
         by_split[split].append(i)
     for split in SPLITS:
         by_split[split].sort(key=lambda i: store.example_ids[i])
-        write_lib.write_split(staging, split, store.read(by_split[split]))
+        write_lib.write_split(staging, split, store.read_json(by_split[split]))
     rejects.duplicates.write_all(selection.duplicate_records(store))
     rejects.publish(staging)
     lineage = sorted((store.example_ids[i], s, i) for s in SPLITS for i in by_split[s])

@@ -17,7 +17,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from schemas.dataset import SPLITS, ChatExample
+from schemas.dataset import SPLITS
 
 MESSAGE_TYPE = pa.struct(
     [
@@ -65,29 +65,42 @@ def write_jsonl(path: Path, records: Iterable[Mapping[str, Any]]) -> None:
             handle.write(_dumps(record) + "\n")
 
 
-def _parquet_row(example: ChatExample, split: str) -> dict[str, Any]:
+def openai_record(example: Mapping[str, Any]) -> dict[str, Any]:
+    """A ``ChatExample``'s JSON (as loaded) as one line of an OpenAI chat fine-tuning file: ``ChatExample.to_openai``.
+
+    The split files are written from the spooled JSON: parsing every kept example through pydantic again
+    was a tenth of a rebuild. ``tests/tasks/dataset/test_write.py`` holds this equal to ``to_openai``.
+    """
+    record: dict[str, Any] = {"messages": [{k: v for k, v in m.items() if v is not None} for m in example["messages"]]}
+    if example.get("tools"):
+        record["tools"] = example["tools"]
+    return record
+
+
+def _parquet_row(example: Mapping[str, Any], split: str) -> dict[str, Any]:
     messages = [
         {
-            "role": m.role,
-            "content": m.content,
-            "tool_calls": _dumps(m.tool_calls) if m.tool_calls else None,
-            "name": m.name,
-            "tool_call_id": m.tool_call_id,
+            "role": m["role"],
+            "content": m.get("content"),
+            "tool_calls": _dumps(m["tool_calls"]) if m.get("tool_calls") else None,
+            "name": m.get("name"),
+            "tool_call_id": m.get("tool_call_id"),
         }
-        for m in example.messages
+        for m in example["messages"]
     ]
+    lineage = example["lineage"]
     return {
-        "example_id": example.example_id,
+        "example_id": example["example_id"],
         "split": split,
-        "category": example.category,
+        "category": example["category"],
         "messages": messages,
-        "tools": _dumps(example.tools) if example.tools else None,
-        "token_count": example.token_count,
-        "quality_score": example.quality_score,
-        "request_id": example.lineage.request_id,
-        "source": example.lineage.source,
-        "line": example.lineage.line,
-        "language": example.language,
+        "tools": _dumps(example["tools"]) if example.get("tools") else None,
+        "token_count": example.get("token_count"),
+        "quality_score": example.get("quality_score"),
+        "request_id": lineage["request_id"],
+        "source": lineage["source"],
+        "line": lineage["line"],
+        "language": example.get("language"),
     }
 
 
@@ -95,8 +108,8 @@ ROW_GROUP = 5_000
 """Parquet rows written at a time (one row group each): a split is never held whole in memory."""
 
 
-def write_split(folder: Path, split: str, examples: Iterable[ChatExample]) -> int:
-    """``<split>.jsonl`` (OpenAI chat format) and ``<split>.parquet`` from examples given in file order.
+def write_split(folder: Path, split: str, examples: Iterable[Mapping[str, Any]]) -> int:
+    """``<split>.jsonl`` (OpenAI chat format) and ``<split>.parquet`` from examples (``ChatExample`` JSON, loaded) in file order.
 
     Returns:
         How many examples were written.
@@ -108,7 +121,7 @@ def write_split(folder: Path, split: str, examples: Iterable[ChatExample]) -> in
         pq.ParquetWriter(folder / f"{split}.parquet", PARQUET_SCHEMA, compression="zstd") as parquet,
     ):
         for example in examples:
-            handle.write(_dumps(example.to_openai()) + "\n")
+            handle.write(_dumps(openai_record(example)) + "\n")
             rows.append(_parquet_row(example, split))
             written += 1
             if len(rows) >= ROW_GROUP:

@@ -61,3 +61,29 @@ def test_a_failed_build_leaves_the_previous_dataset(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="accounting"):
         _write(out, 5)
     assert folder_bytes(out) == before
+
+
+def test_the_split_line_from_an_examples_json_is_its_to_openai() -> None:
+    """Split files are written from the spooled JSON: the same record ``ChatExample.to_openai`` gives."""
+    import json
+
+    from tasks.dataset.write import _parquet_row, openai_record
+
+    call = {"id": "c1", "type": "function", "function": {"name": "lookup", "arguments": '{"q": "naïve"}'}, "x": None}
+    tools = [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object", "n": 1.5}}}]
+    messages = (
+        ChatMessage(role="system", content="Sé breve. 日本"),
+        ChatMessage(role="user", content="hi", name="PERSON_1"),
+        ChatMessage(role="assistant", content=None, tool_calls=[call]),
+        ChatMessage(role="tool", content="{}", tool_call_id="c1", name="lookup"),
+        ChatMessage(role="assistant", content=""),
+    )
+    plain = _example(1)
+    rich = plain.model_copy(update={"messages": messages, "tools": tools, "quality_score": 0.25, "language": "en"})
+    for example in (plain, rich):
+        loaded = json.loads(example.model_dump_json())
+        assert openai_record(loaded) == example.to_openai()
+        row = _parquet_row(loaded, "train")
+        assert (row["example_id"], row["request_id"], row["line"], row["tools"] is None) == (
+            example.example_id, example.lineage.request_id, example.lineage.line, example.tools is None)
+        assert [m["content"] for m in row["messages"]] == [m.content for m in example.messages]
