@@ -302,7 +302,10 @@ def test_a_failed_batch_fails_the_build_without_publishing_or_quoting_the_logs(
             raise ValueError("input_value='call me at +44 20 7946 0958'")
         return real(lines, params, deny_list, *rest)
 
+    from tasks.dataset import ahead
+
     monkeypatch.setattr(stages, "BATCH_LINES", 50)
+    monkeypatch.setattr(ahead, "REUSED_BATCH_LINES", 50)  # the pool serves every line: keep the batches apart
     monkeypatch.setattr(stages, "prepare_lines", dies_on_the_second_batch)
     state = build_dataset(
         params=_params(workspace), out_dir=str(out), runner=RunnerParams(kind="threads"), return_state=True
