@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from schemas.params import DatasetParams  # noqa: E402
+from tasks.common.clock import StageClock  # noqa: E402
 from tools.synthetic_logs import generate_logs  # noqa: E402
 
 CHUNK = 20_000
@@ -130,7 +131,7 @@ def _synthesise(pool_dir: Path, logs_file: Path, corpora, params: DatasetParams)
     )
     pool = Pool.open(pool_dir, params)
     for raws in _written_batches(logs_file, corpora):
-        pool.append([r for r in stages.process_lines(raws, params, frozenset(), {}) if r["outcome"] != "forgotten"])
+        pool.append([r for r in stages.process_lines(raws, params, frozenset(), StageClock()) if r["outcome"] != "forgotten"])
     return sum(len(corpus) for corpus in corpora)
 
 
@@ -147,7 +148,7 @@ def _synthesise_cheaply(pool_dir: Path, logs_file: Path, corpora, params: Datase
     for raws in _written_batches(logs_file, corpora):
         written += len(raws)
         if template is None:
-            real = stages.process_lines(raws[:200], params, frozenset(), {})
+            real = stages.process_lines(raws[:200], params, frozenset(), StageClock())
             template = next(r for r in real if r["outcome"] == "ok")
             reject = next(r for r in real if r["outcome"] == "malformed")
         rows = []

@@ -32,6 +32,11 @@ class StageClock:
         self.seconds[name] = self.seconds.get(name, 0.0) + seconds
         self.items[name] = self.items.get(name, 0) + items
 
+    def merge(self, other: StageClock) -> None:
+        """Add another clock's seconds and items (a task's, measured where it ran)."""
+        for name, seconds in other.seconds.items():
+            self.add(name, seconds, other.items.get(name, 0))
+
     def timings(self) -> dict[str, StageTiming]:
         """Per-stage timings for the report, in the order the stages first ran."""
         return {name: StageTiming(seconds=round(s, 3), items=self.items.get(name, 0)) for name, s in self.seconds.items()}

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -28,9 +30,11 @@ from prefect.futures import PrefectFuture
 from prefect.task_runners import ProcessPoolTaskRunner
 
 from schemas.params import DatasetParams, RunnerParams
+from tasks.common.clock import StageClock
 from tasks.dataset.pool import Pool
 from tasks.dataset.prefect_tasks import BatchFailed, LineBatch, process_lines
 from tasks.dataset.read import RawLine, iter_raw_lines
+from tasks.common.presidio_import import import_presidio
 
 REUSED_BATCH_LINES = 10_000
 """Lines of one batch at most when the pool serves every one of them (``NewLinesAhead.batches``)."""
@@ -43,10 +47,10 @@ Location = tuple[str, int]
 
 @dataclass
 class AheadRows:
-    """The new lines' pool rows by ``(source, line)``, and the seconds each stage took."""
+    """The new lines' pool rows by ``(source, line)``, and each stage's seconds and items."""
 
     rows: dict[Location, dict[str, Any]]
-    seconds: dict[str, float] = field(default_factory=dict)
+    clock: StageClock | None = None
 
 
 @task(name="process-new-lines", cache_policy=NO_CACHE, persist_result=False)
@@ -56,20 +60,21 @@ def process_new_lines(lines: list[RawLine], params: DatasetParams, deny_list: fr
     Raises:
         BatchFailed: naming the exception type and the first and last lines only (never their content).
     """
-    seconds: dict[str, float] = {}
+    clock = StageClock()
     try:
-        rows = process_lines(lines, params, deny_list, seconds)
+        rows = process_lines(lines, params, deny_list, clock)
     except Exception as error:  # noqa: BLE001 - re-raised without its text, which may hold personal data
         first, last = lines[0], lines[-1]
         raise BatchFailed(
             f"{type(error).__name__} in the new lines {first.source}:{first.line} - {last.source}:{last.line}"
         ) from None
-    return AheadRows({(raw.source, raw.line): row for raw, row in zip(lines, rows, strict=True)}, seconds)
+    return AheadRows({(raw.source, raw.line): row for raw, row in zip(lines, rows, strict=True)}, clock)
 
 
 @task(name="load-redactor", cache_policy=NO_CACHE, persist_result=False)
 def load_redactor(params: DatasetParams) -> None:
     """Import presidio and load its analyzer in the ahead process, while the flow looks for the new lines."""
+    import_presidio()
     from tasks.pii.analyzer import load_analyzer
 
     load_analyzer(params.redact.skip_parser)
@@ -109,7 +114,10 @@ class NewLinesAhead:
         """New lines handed to the ahead task (0: none runs)."""
         self.served = 0
         """Rows of the ahead task the batches took."""
-        self._runner: ProcessPoolTaskRunner | None = None
+        self.waited = 0.0
+        """Seconds the batches waited for the ahead task's result."""
+        self._closing = ExitStack()
+        """Holds the ahead process's runner while one is open."""
         self._future: PrefectFuture | None = None
         self._done: AheadRows | None = None
 
@@ -123,12 +131,14 @@ class NewLinesAhead:
         wanted = runner.kind == "auto" and kind == "threads" and (os.cpu_count() or 1) > 1
         if not wanted or min(len(pool), input_lines) < runner.overlap_from:
             return ahead
-        ahead._runner = ProcessPoolTaskRunner(max_workers=1).__enter__()
-        ahead._runner.submit(load_redactor, {"params": params})  # the process starts and loads while the pass runs
-        lines = new_lines(pool, files, logs_dir, OVERLAP_MAX)
+        with ExitStack() as opening:  # closes the process if the pass fails, before the caller's ``with`` is entered
+            process = opening.enter_context(ProcessPoolTaskRunner(max_workers=1))
+            process.submit(load_redactor, {"params": params})  # the process starts and loads while the pass runs
+            lines = new_lines(pool, files, logs_dir, OVERLAP_MAX)
+            ahead._closing = opening.pop_all()  # from here the instance closes it (``__exit__``)
         if not lines or input_lines - len(lines) < runner.overlap_from:
             return ahead  # the loaded process is closed on exit
-        ahead._future = ahead._runner.submit(process_new_lines, {"lines": lines, "params": params, "deny_list": deny_list})
+        ahead._future = process.submit(process_new_lines, {"lines": lines, "params": params, "deny_list": deny_list})
         ahead.lines = len(lines)
         ahead.logger.info("processing %d new lines ahead, in a process of their own", len(lines),
                           extra={"event": "new_lines_ahead", "lines": len(lines)})
@@ -138,15 +148,17 @@ class NewLinesAhead:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
-        if self._runner is not None:
-            self._runner.__exit__(kind, error, trace)
-            self._runner = None
+        self._closing.__exit__(kind, error, trace)
 
     def _rows(self) -> AheadRows | None:
         """The ahead task's result (waited for once); None when none ran or it failed."""
         if self._future is not None:
             future, self._future = self._future, None
+            start = time.perf_counter()
             future.wait()
+            self.waited = time.perf_counter() - start
+            self.logger.info("waited %.1f s for the new lines' rows", self.waited,
+                             extra={"event": "new_lines_ahead_wait", "seconds": round(self.waited, 3)})
             if future.state.is_completed():
                 self._done = future.result()
             else:  # the batches process the lines themselves
@@ -187,8 +199,8 @@ class NewLinesAhead:
                 rows[k] = row
                 fresh.append(k)
         self.served += len(fresh)
-        seconds, done.seconds = done.seconds, {}  # counted once, with the first batch that takes rows
-        return LineBatch(lines, rows, fresh, seconds)
+        clock, done.clock = done.clock, None  # counted once, with the first batch that takes rows
+        return LineBatch(lines, rows, fresh, clock)
 
 
 def _joined(batches: Sequence[LineBatch]) -> LineBatch:

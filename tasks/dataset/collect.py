@@ -274,19 +274,20 @@ class ExampleStore:
         source, line, request_id = self.lineages[i]
         return Lineage(request_id=request_id, source=source, line=line)
 
-    def read(self, indices: Iterable[int]) -> Iterator[ChatExample]:
-        """The examples at ``indices``, read back from the spool in that order."""
+    def _spooled(self, indices: Iterable[int]) -> Iterator[bytes]:
+        """The spooled JSON of the examples at ``indices``, in that order."""
         self._handle.flush()
         for i in indices:
             self._handle.seek(self.offsets[i])
-            yield ChatExample.model_validate_json(self._handle.readline())
+            yield self._handle.readline()
+
+    def read(self, indices: Iterable[int]) -> Iterator[ChatExample]:
+        """The examples at ``indices``, read back from the spool in that order."""
+        return map(ChatExample.model_validate_json, self._spooled(indices))
 
     def read_json(self, indices: Iterable[int]) -> Iterator[dict[str, Any]]:
         """The examples at ``indices`` as their JSON, loaded (no pydantic), in that order."""
-        self._handle.flush()
-        for i in indices:
-            self._handle.seek(self.offsets[i])
-            yield json.loads(self._handle.readline())
+        return map(json.loads, self._spooled(indices))
 
     def rejected(self, i: int, stage: str, reason: str, kind: str = "duplicate") -> RejectedRecord:
         """A ``duplicate`` (or ``kind``) record for example ``i``."""

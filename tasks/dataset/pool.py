@@ -44,6 +44,7 @@ from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,9 @@ from tasks.dataset.select import SelectFields, user_hash
 PARTS = "parts"
 CRASH_ENV = "TRIBUTARY_POOL_CRASH"
 """Test hook: ``before-rename:N`` or ``after-rename:N`` SIGKILLs this process at the N-th part write."""
-_CACHED_PARTS = 2
+_CACHED_PARTS = 4
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+"""``POOL_SCHEMA``'s timestamps count microseconds from it."""
 _PREFIX_BITS, _LOCATION_BITS = 36, 28
 """The in-memory index packs a row into one uint64: 36 bits of its key (a false match, checked on fetch,
 about once in 70,000 look-ups at a million rows) and its place among all parts' rows (28 bits)."""
@@ -338,7 +341,7 @@ class Pool:
         packed.sort()  # by key prefix, then place: of a key written twice, the earlier part's row is found first
         self._index = packed
         self._starts = np.asarray(starts, dtype=np.int64)
-        self._cache: OrderedDict[int, list[dict[str, Any]]] = OrderedDict()
+        self._cache: OrderedDict[int, pa.Table] = OrderedDict()
         self._added: set[bytes] = set()
         self.written = 0
 
@@ -354,24 +357,32 @@ class Pool:
         """Rows under the current fingerprints when opened (a key in two parts, after a crash, counts once)."""
         return self._rows
 
-    def _part_rows(self, n: int) -> list[dict[str, Any]]:
+    def _part_table(self, n: int) -> pa.Table:
+        """Part ``n`` without ``shingles`` (most of a part's bytes: only the pair store reads it), a few kept."""
         if n in self._cache:
             self._cache.move_to_end(n)
             return self._cache[n]
-        # ``shingles`` is most of a part's bytes and only the pair store reads it (``tasks.dataset.pairs``)
         columns = [name for name in pq.read_schema(self.parts[n]).names if name != "shingles"]
         table = pq.read_table(self.parts[n], columns=columns)
-        vectors = [name for name in ("signature", "user_signature", "embedding") if name in table.column_names]
-        rows = table.drop_columns(vectors).to_pylist()
-        for name in vectors:
-            column = table[name].combine_chunks()
-            offsets, values = column.offsets.to_numpy(), column.values.to_numpy()
-            present = column.is_valid().to_numpy(zero_copy_only=False)
-            for i, row in enumerate(rows):  # numpy views, not a Python number a value
-                row[name] = values[offsets[i] : offsets[i + 1]] if present[i] else None
-        self._cache[n] = rows
+        self._cache[n] = table
         if len(self._cache) > _CACHED_PARTS:
             self._cache.popitem(last=False)
+        return table
+
+    def _rows_at(self, n: int, offsets: np.ndarray) -> list[dict[str, Any]]:
+        """The rows at ``offsets`` of part ``n`` as dicts; only those rows are converted."""
+        table = self._part_table(n).take(pa.array(offsets))
+        vectors = [name for name in ("signature", "user_signature", "embedding") if name in table.column_names]
+        timestamps = table["timestamp"].cast(pa.int64()).to_pylist()
+        rows = table.drop_columns([*vectors, "timestamp"]).to_pylist()
+        for row, micros in zip(rows, timestamps, strict=True):  # 9x faster than pyarrow's zoned datetimes
+            row["timestamp"] = None if micros is None else _EPOCH + timedelta(microseconds=micros)
+        for name in vectors:
+            column = table[name].combine_chunks()
+            values, starts = column.values.to_numpy(), column.offsets.to_numpy()
+            present = column.is_valid().to_numpy(zero_copy_only=False)
+            for i, row in enumerate(rows):  # numpy views, not a Python number a value
+                row[name] = values[starts[i] : starts[i + 1]] if present[i] else None
         return rows
 
     def rows_for(self, lines: Sequence[RawLine]) -> list[dict[str, Any] | None]:
@@ -381,20 +392,27 @@ class Pool:
         hashes = [line_hash(raw.text) for raw in lines]
         low = (_prefixes_of(hashes) >> np.uint64(64 - _PREFIX_BITS)) << np.uint64(_LOCATION_BITS)
         start = np.searchsorted(self._index, low, side="left")
-        end = np.searchsorted(self._index, low | np.uint64(_MAX_LOCATION), side="right")
-        found: list[dict[str, Any] | None] = []
-        for h, lo, hi in zip(hashes, start.tolist(), end.tolist(), strict=True):
-            row = None
-            for k in range(lo, hi):  # a prefix shared by other lines: the full hash decides
-                place = int(self._index[k]) & _MAX_LOCATION
-                part = int(np.searchsorted(self._starts, place, side="right")) - 1
-                candidate = self._part_rows(part)[place - int(self._starts[part])]
-                if candidate["line_hash"] == h:
-                    row = row or candidate
-                    if not self.needs_embedding(candidate):  # a re-embedded copy of the row wins
-                        row = candidate
-                        break
-            found.append(row)
+        counts = np.searchsorted(self._index, low | np.uint64(_MAX_LOCATION), side="right") - start
+        # every indexed row sharing a line's key prefix (a prefix shared by other lines: the full hash decides)
+        owner = np.repeat(np.arange(len(lines)), counts)
+        at = np.arange(owner.size) - np.repeat(np.cumsum(counts) - counts, counts) + np.repeat(start, counts)
+        places = (self._index[at] & np.uint64(_MAX_LOCATION)).astype(np.int64)
+        parts = np.searchsorted(self._starts, places, side="right") - 1
+        offsets = places - self._starts[parts]
+        candidates: list[dict[str, Any] | None] = [None] * owner.size
+        for n in np.unique(parts).tolist():  # each part read once a batch, only its wanted rows converted
+            taking = np.flatnonzero(parts == n)
+            for k, row in zip(taking.tolist(), self._rows_at(n, offsets[taking]), strict=True):
+                candidates[k] = row
+        found: list[dict[str, Any] | None] = [None] * len(lines)
+        settled = [False] * len(lines)
+        for k, i in enumerate(owner.tolist()):  # a line's candidates in place order: the earlier part's first
+            candidate = candidates[k]
+            if settled[i] or candidate is None or candidate["line_hash"] != hashes[i]:
+                continue
+            found[i] = found[i] or candidate
+            if not self.needs_embedding(candidate):  # a re-embedded copy of the row wins
+                found[i], settled[i] = candidate, True
         return found
 
     def may_hold(self, lines: Sequence[RawLine]) -> list[bool]:

@@ -65,6 +65,7 @@ from tasks.dataset.similarity import (
 )
 from tasks.dataset.tokens import count_tokens
 from tasks.dataset.validate import validate_example
+from tasks.common.presidio_import import import_presidio
 from tasks.dataset.version import TransientDvcError, commit_and_push
 
 BATCH_LINES = 2_000
@@ -74,9 +75,6 @@ PROCESSES_FROM = 5_000
 spaCy and torch (10-15 s here), which a smaller build does not win back."""
 EMBED_LOCK = threading.Lock()
 """Batches on the thread runner embed one at a time (concurrent torch calls oversubscribe the cores)."""
-TIMED_ITEMS = {"parse": "read", "validate": "validate", "redact": "redact", "minhash": "redact", "embed": "redact"}
-
-"""The items each timed batch stage handled, by the tally stage that counts them."""
 
 
 @dataclass
@@ -89,7 +87,8 @@ class PreparedBatch:
     rejects: list[RejectedRecord]
     """The batch's dropped lines, in ``(source, line, stage)`` order."""
     tally: Ledger
-    seconds: dict[str, float] = field(default_factory=dict)
+    clock: StageClock = field(default_factory=StageClock)
+    """Seconds and items of each stage the batch ran (its own work only: a reused line is not redacted again)."""
     new_rows: list[dict[str, Any]] = field(default_factory=list)
     """Pool rows of the lines processed anew, for the flow to append to the pool."""
     pool: Counter[str] = field(default_factory=Counter)
@@ -99,14 +98,14 @@ class PreparedBatch:
     """The examples' embeddings (semantic dedupe on), one row each."""
 
 
-def _timed(seconds: dict[str, float], stage: str, start: float) -> float:
+def _timed(clock: StageClock, stage: str, start: float, items: int) -> float:
     now = time.perf_counter()
-    seconds[stage] = seconds.get(stage, 0.0) + now - start
+    clock.add(stage, now - start, items)
     return now
 
 
 def process_lines(
-    lines: Sequence[RawLine], params: DatasetParams, deny_list: frozenset[str], seconds: dict[str, float]
+    lines: Sequence[RawLine], params: DatasetParams, deny_list: frozenset[str], clock: StageClock
 ) -> list[dict[str, Any]]:
     """Pool rows for lines the pool does not hold: parse, validate, redact and sign, whatever the selection.
 
@@ -127,7 +126,7 @@ def process_lines(
             example = log_to_example(log, raw.source, raw.line, params)
             rows.append(pool_lib.parsed_row(raw, fps, log, example))
             parsed.append((rows[-1], example))
-    start = _timed(seconds, "parse", start)
+    start = _timed(clock, "parse", start, len(lines))
     valid: list[tuple[dict[str, Any], ChatExample]] = []
     for row, example in parsed:
         result = validate_example(example.to_openai(), example.lineage.line, params.validation, count_tokens)
@@ -139,14 +138,15 @@ def process_lines(
             example, "validate", "rejected", result.errors[0].code, errors=[issue.model_dump() for issue in result.errors]
         )
         row.update(outcome="invalid", reject=record.model_dump_json(exclude_none=True))
-    start = _timed(seconds, "validate", start)
+    start = _timed(clock, "validate", start, len(parsed))
     # parallelism comes from the task runner: one process a batch (redact serialises threads itself)
     if not valid:  # nothing to redact (a batch the pool served): presidio is not even loaded
         return rows
-    from tasks.pii import redact as redact_lib  # presidio's import (torch, transformers: seconds) only where it runs
+    import_presidio()  # without torch: it is only imported where it redacts, and that in seconds
+    from tasks.pii import redact as redact_lib
 
     redacted = redact_lib.redact_examples([e for _, e in valid], params.redact.model_copy(update={"workers": 1})).examples
-    start = _timed(seconds, "redact", start)
+    start = _timed(clock, "redact", start, len(valid))
     p = params.dedupe
     texts = [dedupe_text(e, p.include_system) for e in redacted]
     signatures = minhash_signatures(texts, p.num_perm, p.shingle_size, workers=1)
@@ -168,10 +168,10 @@ def process_lines(
             signature=signature,
             shingles=shingle_set,
         )
-    start = _timed(seconds, "minhash", start)
+    start = _timed(clock, "minhash", start, len(valid))
     if fps.embed is not None:
         _embed_rows([row for row, _ in valid], texts, params, fps.embed)
-        _timed(seconds, "embed", start)
+        _timed(clock, "embed", start, len(valid))
     return rows
 
 
@@ -185,7 +185,7 @@ def _embed_rows(rows: Sequence[dict[str, Any]], texts: Sequence[str], params: Da
 
 def _reembed(
     lines: Sequence[RawLine], rows: list[dict[str, Any]], reused: Sequence[int], params: DatasetParams,
-    deny_list: frozenset[str], fps: pool_lib.Fingerprints, seconds: dict[str, float],
+    deny_list: frozenset[str], fps: pool_lib.Fingerprints, clock: StageClock,
 ) -> list[dict[str, Any]]:
     """Reused rows without an embedding under ``fps.embed``: copies embedded now (nothing re-redacted), in place in ``rows``.
 
@@ -205,7 +205,7 @@ def _reembed(
     _embed_rows(copies, texts, params, fps.embed)
     for i, row in zip(stale, copies, strict=True):
         rows[i] = row
-    _timed(seconds, "embed", start)
+    _timed(clock, "embed", start, len(copies))
     return copies
 
 
@@ -279,7 +279,7 @@ def prepare_lines(
     contamination: ContaminationIndex | None = None,
     rows: Sequence[dict[str, Any] | None] | None = None,
     fresh: Sequence[int] = (),
-    seconds: dict[str, float] | None = None,
+    clock: StageClock | None = None,
 ) -> PreparedBatch:
     """Parse, validate and redact the lines the pool lacks, then select, key and sign each example, drop eval copies.
 
@@ -292,23 +292,25 @@ def prepare_lines(
         rows: Each line's pool row, or None where the pool has none (all None: nothing reused).
         fresh: Lines whose row was processed for this build elsewhere (``tasks.dataset.ahead``):
             counted and stored as processed anew.
-        seconds: Stage seconds spent on those rows, to report with this batch's.
+        clock: Stage seconds and items spent on those rows, to report with this batch's.
 
     Returns:
         The redacted examples with their exact keys and MinHash signatures (of ``dedupe_text``),
-        every dropped line as a record, the stage tally, the seconds each stage took, and the
+        every dropped line as a record, the stage tally, each stage's seconds and items, and the
         rows of the lines processed anew (for the pool).
     """
     rejects: list[RejectedRecord] = []
-    acc, seconds = Accounting(Ledger(), rejects.append), dict(seconds or {})
+    acc = Accounting(Ledger(), rejects.append)
+    clock = StageClock(dict(clock.seconds), dict(clock.items)) if clock is not None else StageClock()
     rows = list(rows) if rows is not None else [None] * len(lines)
     missing = [i for i, row in enumerate(rows) if row is None]
     processed = set(missing) | set(fresh)
     reused = [i for i, row in enumerate(rows) if row is not None and i not in processed]
-    for i, row in zip(missing, process_lines([lines[i] for i in missing], params, deny_list, seconds), strict=True):
-        rows[i] = row
+    if missing:
+        for i, row in zip(missing, process_lines([lines[i] for i in missing], params, deny_list, clock), strict=True):
+            rows[i] = row
     fps = pool_lib.fingerprints(params)
-    reembedded = _reembed(lines, rows, reused, params, deny_list, fps, seconds)
+    reembedded = _reembed(lines, rows, reused, params, deny_list, fps, clock)
     made = [rows[i] for i in sorted(processed)]
     new_rows = [row for row in made if row["outcome"] != "forgotten"]
     counts: Counter[str] = Counter(reused=len(reused), processed=len(new_rows),
@@ -318,12 +320,13 @@ def prepare_lines(
                                    reembedded=len(reembedded))
     start = time.perf_counter()
     batch = _account(lines, rows, params, deny_list, acc)
-    start = _timed(seconds, "parse", start)
+    start = _timed(clock, "account", start, len(lines))
     if contamination is not None:
+        checked = len(batch.examples)
         batch = _decontaminate(batch, contamination, acc)
-    _timed(seconds, "minhash", start)
+        _timed(clock, "decontaminate", start, checked)
     rejects.sort(key=reject_order)
-    return PreparedBatch(batch.examples, batch.keys, batch.signatures, rejects, acc.ledger, seconds,
+    return PreparedBatch(batch.examples, batch.keys, batch.signatures, rejects, acc.ledger, clock,
                          new_rows + reembedded, counts, batch.embeddings)
 
 
@@ -364,15 +367,15 @@ class LineBatch:
     A plain class on purpose: Prefect walks lists, dicts and dataclasses among a task's parameters
     looking for futures (2,000 lines and rows a batch: about a tenth of a reuse build's time), but not
     other objects, and this one pickles to process and Dask workers as it is. ``fresh`` are the lines
-    whose row was processed ahead for this build, ``seconds`` what that took (``prepare_lines``).
+    whose row was processed ahead for this build, ``clock`` what that took (``prepare_lines``).
     """
 
-    __slots__ = ("lines", "rows", "fresh", "seconds")
+    __slots__ = ("lines", "rows", "fresh", "clock")
 
     def __init__(self, lines: list[RawLine], rows: list[dict[str, Any] | None], fresh: Sequence[int] = (),
-                 seconds: dict[str, float] | None = None) -> None:
+                 clock: StageClock | None = None) -> None:
         self.lines, self.rows = lines, rows
-        self.fresh, self.seconds = list(fresh), dict(seconds or {})
+        self.fresh, self.clock = list(fresh), clock
 
     def __len__(self) -> int:
         return len(self.lines)
@@ -399,7 +402,7 @@ def prepare_batch(
             keeps a failed task's message and traceback.
     """
     try:
-        return prepare_lines(batch.lines, params, deny_list, contamination, batch.rows, batch.fresh, batch.seconds)
+        return prepare_lines(batch.lines, params, deny_list, contamination, batch.rows, batch.fresh, batch.clock)
     except Exception as error:  # noqa: BLE001 - re-raised without its text, which may hold personal data
         first, last = batch.lines[0], batch.lines[-1]
         raise BatchFailed(
@@ -418,8 +421,7 @@ def absorb(prepared: PreparedBatch, store: ExampleStore, tally: Ledger, rejects:
     store.add(prepared.examples, prepared.exact_keys, prepared.signatures, prepared.embeddings)
     tally.merge(prepared.tally)
     rejects.batches.write_all(prepared.rejects)
-    for stage, seconds in prepared.seconds.items():
-        clock.add(stage, seconds, prepared.tally.totals[TIMED_ITEMS[stage]])
+    clock.merge(prepared.clock)
 
 
 def line_batches(

@@ -86,8 +86,11 @@ def test_run_page_shows_stage_timings_and_the_rejected_lines(built) -> None:
 
     _, summary, out = built
     stages = {r.stage: r for r in _manifest(out).stages}
-    assert list(summary.timings) == ["parse", "validate", "redact", "minhash", "dedupe-and-split", "write"]
-    assert summary.timings["redact"].items == stages["redact"].total == stages["validate"].kept
+    assert list(summary.timings) == ["parse", "validate", "redact", "minhash", "account", "decontaminate", "dedupe-and-split", "write"]
+    processed = summary.pool.processed + summary.pool.forgotten  # every decoded line: a cold build reuses none
+    assert summary.timings["parse"].items == summary.timings["account"].items == processed
+    # the pool keeps every line processed, whatever the selection: redaction handles more than this dataset keeps
+    assert summary.timings["redact"].items == summary.pool.redacted > stages["redact"].total == stages["validate"].kept
     assert summary.timings["write"].items == summary.written and summary.timings["redact"].seconds > 0
     with get_client(sync_client=True) as client:
         keys = ArtifactCollectionFilterKey(any_=["dataset-t", "dataset-t-rejects"])

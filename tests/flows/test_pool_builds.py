@@ -65,7 +65,7 @@ def test_an_incremental_build_equals_a_build_from_scratch(tmp_path: Path, lines:
     appended = _logs(tmp_path / "b", lines)  # the same file, 50 lines longer
     again = build_dataset(params=_params(tmp_path, appended, pool), out_dir=str(tmp_path / "o2"))
     assert (again.pool.reused, again.pool.processed, again.pool.written) == (FIRST, ALL - FIRST, ALL - FIRST)
-    assert again.pool.redacted <= ALL - FIRST and again.timings["redact"].items == again.written + again.duplicates
+    assert again.pool.redacted <= ALL - FIRST and again.timings["redact"].items == again.pool.redacted
     fresh = build_dataset(params=_params(tmp_path, appended, tmp_path / "fresh"), out_dir=str(tmp_path / "o3"))
     assert fresh.pool.processed == ALL
     assert _splits(tmp_path / "o2") == _splits(tmp_path / "o3")
@@ -112,8 +112,37 @@ def test_new_lines_processed_ahead_and_joined_reused_batches_equal_a_build_from_
     assert _splits(tmp_path / "o2") == _splits(tmp_path / "o3")
     for name in ("rejects.jsonl", "lineage.jsonl", "clusters.jsonl"):
         assert (tmp_path / "o2" / name).read_bytes() == (tmp_path / "o3" / name).read_bytes()
-    assert again.timings["redact"].seconds > 0  # the ahead task's seconds are reported with the batch taking its rows
+    # the ahead task's seconds and items are reported once, with the batch taking its rows
+    assert again.timings["redact"].seconds > 0 and again.timings["redact"].items == again.pool.redacted
+    assert again.timings["account"].items == ALL and again.timings["parse"].items == ALL - FIRST
     assert pool_rows(pool) == pool_rows(tmp_path / "fresh")
+
+
+def test_the_ahead_process_is_closed_when_the_pass_for_new_lines_fails(tmp_path: Path, lines: list[str], monkeypatch) -> None:
+    """``begin`` starts the process before the pass; an error in the pass must not leave it running."""
+    import psutil
+
+    from schemas.params import RunnerParams
+    from tasks.dataset import ahead
+    from tasks.dataset.pool import Pool
+    from tasks.dataset.read import find_log_files
+
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("the ahead process needs a second core")
+    logs = _logs(tmp_path / "a", lines[:FIRST])
+    params = _params(tmp_path, logs, tmp_path / "pool")
+
+    def failing(*_args, **_kwargs):
+        raise OSError("the logs went away")
+
+    monkeypatch.setattr(ahead, "new_lines", failing)
+    before = {child.pid for child in psutil.Process().children(recursive=True)}
+    with pytest.raises(OSError, match="went away"):
+        ahead.NewLinesAhead.begin(Pool.open(tmp_path / "pool", params), find_log_files(logs), logs, params, frozenset(),
+                                  RunnerParams(overlap_from=0), "threads", FIRST)
+    left = [c for c in psutil.Process().children(recursive=True) if c.pid not in before and c.is_running()
+            and c.status() != psutil.STATUS_ZOMBIE]
+    assert left == []
 
 
 def test_a_threshold_change_recomputes_that_methods_pairs_and_forget_removes_pairs(tmp_path: Path, lines: list[str]) -> None:
