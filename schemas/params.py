@@ -501,6 +501,11 @@ class RunnerParams(StageParams):
         description="With 'auto' on more than one core: a dataset build reusing at least this many pool lines, with at "
         "most 5,000 new ones, processes the new lines in a process of their own while it serves the reused ones.",
     )
+    ahead_processes: int = Field(
+        2, ge=1, le=16,
+        description="Processes the new lines of such a rebuild are split over (at most one per CPU core, and at least "
+        "200 lines each): each loads presidio once.",
+    )
 
 
 class NightlyParams(StageParams):

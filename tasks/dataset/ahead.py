@@ -1,15 +1,16 @@
-"""A rebuild's few new lines, processed in a process of their own while the flow serves the rest from the pool.
+"""A rebuild's few new lines, processed in processes of their own while the flow serves the rest from the pool.
 
 After new logs arrive, a build reuses most lines and processes a few. On the thread runner those few
 would be redacted in the flow's process after the reused batches, holding the GIL, and presidio's import
-(spaCy, torch: seconds) would come first. Instead, with ``runner.kind`` ``auto`` on a machine with more
-than one core, when at least ``runner.overlap_from`` lines are reused and at most ``OVERLAP_MAX`` are
-new, the build first finds its new lines (one pass over the files hashing each line against the pool's
-index: no row is read) and hands them to one Prefect task, ``process-new-lines``, on a one-process
-``ProcessPoolTaskRunner``. It starts before the first batch; the batches holding new lines take their
-rows from its result (the process is started, and presidio loaded in it, before that pass, so the pass and
-the load overlap). The rows are what a batch would make (``process_lines``), so the outputs do not
-change; if the task fails, the batches process those lines themselves.
+(spaCy: seconds) would come first. Instead, with ``runner.kind`` ``auto`` on a machine with more than one
+core, when at least ``runner.overlap_from`` lines are reused and at most ``OVERLAP_MAX`` are new, the build
+first finds its new lines (one pass over the files hashing each line against the pool's index: no row is
+read) and hands them to Prefect tasks, ``process-new-lines``, on a ``ProcessPoolTaskRunner`` of
+``runner.ahead_processes`` processes (fewer for few lines: at least ``LINES_PER_PROCESS`` each). They start
+before the first batch; the batches holding new lines take their rows from the tasks' results. The
+processes are started, and presidio and the other models loaded in them (``warm-up-new-lines``), before
+that pass, so the pass, the reused batches and the loading overlap. The rows are what a batch would make
+(``process_lines``), so the outputs do not change; if a task fails, the batches process its lines themselves.
 """
 
 from __future__ import annotations
@@ -31,15 +32,17 @@ from prefect.task_runners import ProcessPoolTaskRunner
 
 from schemas.params import DatasetParams, RunnerParams
 from tasks.common.clock import StageClock
+from tasks.common.presidio_import import import_presidio
 from tasks.dataset.pool import Pool
 from tasks.dataset.prefect_tasks import BatchFailed, LineBatch, process_lines
 from tasks.dataset.read import RawLine, iter_raw_lines
-from tasks.common.presidio_import import import_presidio
 
 REUSED_BATCH_LINES = 10_000
 """Lines of one batch at most when the pool serves every one of them (``NewLinesAhead.batches``)."""
 OVERLAP_MAX = 5_000
 """New lines processed ahead at most (the ``auto`` runner's ``PROCESSES_FROM``: more go to the process pool)."""
+LINES_PER_PROCESS = 200
+"""New lines a further ahead process must get at least: below, its start (about 10 s here) is not won back."""
 
 _HASHED_AT_ONCE = 10_000
 Location = tuple[str, int]
@@ -71,13 +74,28 @@ def process_new_lines(lines: list[RawLine], params: DatasetParams, deny_list: fr
     return AheadRows({(raw.source, raw.line): row for raw, row in zip(lines, rows, strict=True)}, clock)
 
 
-@task(name="load-redactor", cache_policy=NO_CACHE, persist_result=False)
-def load_redactor(params: DatasetParams) -> None:
-    """Import presidio and load its analyzer in the ahead process, while the flow looks for the new lines."""
+@task(name="warm-up-new-lines", cache_policy=NO_CACHE, persist_result=False)
+def warm_up(params: DatasetParams) -> None:
+    """Load, in the ahead process, what processing a line loads on first use, while the flow looks for the new lines.
+
+    presidio's analyzer (spaCy's pipeline), the language identifier (its model takes 2-4 s to unpickle)
+    and the token counter: each is cached by its module, so ``process_new_lines`` finds them ready.
+    """
     import_presidio()
+    from tasks.dataset.language import detect_language
+    from tasks.dataset.tokens import count_tokens
     from tasks.pii.analyzer import load_analyzer
 
     load_analyzer(params.redact.skip_parser)
+    detect_language("warming up the language identifier")
+    count_tokens(["warming up the token counter"])
+
+
+def split_evenly(lines: Sequence[RawLine], shares: int) -> list[list[RawLine]]:
+    """``lines`` in ``shares`` consecutive runs whose lengths differ by one at most."""
+    size, more = divmod(len(lines), shares)
+    bounds = [k * size + min(k, more) for k in range(shares + 1)]
+    return [list(lines[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
 
 
 def new_lines(pool: Pool, files: Sequence[Path], logs_dir: Path, limit: int) -> list[RawLine] | None:
@@ -111,14 +129,14 @@ class NewLinesAhead:
         self.pool = pool
         self.logger = logger or logging.getLogger(__name__)
         self.lines = 0
-        """New lines handed to the ahead task (0: none runs)."""
+        """New lines handed to the ahead tasks (0: none runs)."""
         self.served = 0
-        """Rows of the ahead task the batches took."""
+        """Rows of the ahead tasks the batches took."""
         self.waited = 0.0
-        """Seconds the batches waited for the ahead task's result."""
+        """Seconds the batches waited for the ahead tasks' results."""
         self._closing = ExitStack()
-        """Holds the ahead process's runner while one is open."""
-        self._future: PrefectFuture | None = None
+        """Holds the ahead processes' runner while one is open."""
+        self._futures: list[PrefectFuture] = []
         self._done: AheadRows | None = None
 
     @classmethod
@@ -126,22 +144,28 @@ class NewLinesAhead:
         cls, pool: Pool, files: Sequence[Path], logs_dir: Path, params: DatasetParams, deny_list: frozenset[str],
         runner: RunnerParams, kind: str, input_lines: int, logger: logging.Logger | logging.LoggerAdapter | None = None,
     ) -> NewLinesAhead:
-        """Start the ahead task when it pays (see the module's doc); else an instance that only looks rows up."""
+        """Start the ahead tasks when they pay (see the module's doc); else an instance that only looks rows up."""
         ahead = cls(pool, logger)
-        wanted = runner.kind == "auto" and kind == "threads" and (os.cpu_count() or 1) > 1
+        cores = os.cpu_count() or 1
+        wanted = runner.kind == "auto" and kind == "threads" and cores > 1
         if not wanted or min(len(pool), input_lines) < runner.overlap_from:
             return ahead
-        with ExitStack() as opening:  # closes the process if the pass fails, before the caller's ``with`` is entered
-            process = opening.enter_context(ProcessPoolTaskRunner(max_workers=1))
-            process.submit(load_redactor, {"params": params})  # the process starts and loads while the pass runs
+        processes = min(runner.ahead_processes, cores)
+        with ExitStack() as opening:  # closes the processes if anything here fails, before the caller's ``with``
+            pool_runner = opening.enter_context(ProcessPoolTaskRunner(max_workers=processes))
+            for _ in range(processes):  # each submit while none is idle spawns a process; each loads while the pass runs
+                pool_runner.submit(warm_up, {"params": params})
             lines = new_lines(pool, files, logs_dir, OVERLAP_MAX)
-            ahead._closing = opening.pop_all()  # from here the instance closes it (``__exit__``)
-        if not lines or input_lines - len(lines) < runner.overlap_from:
-            return ahead  # the loaded process is closed on exit
-        ahead._future = process.submit(process_new_lines, {"lines": lines, "params": params, "deny_list": deny_list})
-        ahead.lines = len(lines)
-        ahead.logger.info("processing %d new lines ahead, in a process of their own", len(lines),
-                          extra={"event": "new_lines_ahead", "lines": len(lines)})
+            if lines and input_lines - len(lines) >= runner.overlap_from:
+                shares = split_evenly(lines, max(1, min(processes, len(lines) // LINES_PER_PROCESS)))
+                ahead._futures = [
+                    pool_runner.submit(process_new_lines, {"lines": share, "params": params, "deny_list": deny_list})
+                    for share in shares
+                ]
+                ahead.lines = len(lines)
+                ahead.logger.info("processing %d new lines ahead, in %d processes of their own", len(lines), len(shares),
+                                  extra={"event": "new_lines_ahead", "lines": len(lines), "processes": len(shares)})
+            ahead._closing = opening.pop_all()  # from here the instance closes them (``__exit__``), used or not
         return ahead
 
     def __enter__(self) -> NewLinesAhead:
@@ -151,19 +175,25 @@ class NewLinesAhead:
         self._closing.__exit__(kind, error, trace)
 
     def _rows(self) -> AheadRows | None:
-        """The ahead task's result (waited for once); None when none ran or it failed."""
-        if self._future is not None:
-            future, self._future = self._future, None
+        """The ahead tasks' results, merged (waited for once); None when none ran or all failed."""
+        if self._futures:
+            futures, self._futures = self._futures, []
             start = time.perf_counter()
-            future.wait()
+            for future in futures:
+                future.wait()
             self.waited = time.perf_counter() - start
             self.logger.info("waited %.1f s for the new lines' rows", self.waited,
                              extra={"event": "new_lines_ahead_wait", "seconds": round(self.waited, 3)})
-            if future.state.is_completed():
-                self._done = future.result()
-            else:  # the batches process the lines themselves
-                self.logger.warning("processing the new lines ahead failed (%s); the batches process them",
-                                    future.state.message, extra={"event": "new_lines_ahead_failed"})
+            done = AheadRows({}, StageClock())
+            for future in futures:
+                if future.state.is_completed():
+                    result = future.result()
+                    done.rows.update(result.rows)
+                    done.clock.merge(result.clock)
+                else:  # the batches process these lines themselves
+                    self.logger.warning("processing new lines ahead failed (%s); the batches process them",
+                                        future.state.message, extra={"event": "new_lines_ahead_failed"})
+            self._done = done if done.rows else None
         return self._done
 
     def batches(self, line_batches: Iterable[list[RawLine]]) -> Iterator[LineBatch]:

@@ -13,6 +13,7 @@ pass reads the kept examples back from the spool by offset, in the order each fi
 from __future__ import annotations
 
 import json
+import mmap
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ import numpy as np
 
 from schemas.dataset import ChatExample, Lineage, RejectedRecord
 from tasks.common.accounting import RejectsWriter, merge_sorted_jsonl
+from tasks.common.jsonl import loads
 from tasks.dataset.decontaminate import user_text
 
 STAGES = ("read", "schema", "select", "validate", "redact", "decontaminate", "dedupe", "user_cap")
@@ -118,7 +120,7 @@ class ExampleRecord:
     @classmethod
     def from_json(cls, text: str, source: str, line: int) -> ExampleRecord:
         """The record of an example's JSON, located at ``source:line`` (re-stamped through pydantic when elsewhere)."""
-        data = json.loads(text)
+        data = loads(text)
         lineage = data["lineage"]
         if lineage["source"] != source or lineage["line"] != line:  # another occurrence of the line: new lineage
             example = ChatExample.model_validate_json(text)
@@ -275,11 +277,19 @@ class ExampleStore:
         return Lineage(request_id=request_id, source=source, line=line)
 
     def _spooled(self, indices: Iterable[int]) -> Iterator[bytes]:
-        """The spooled JSON of the examples at ``indices``, in that order."""
+        """The spooled JSON of the examples at ``indices``, in that order (each line with its newline).
+
+        Slices of a map of the spool: a seek and ``readline`` an example was 1.4 s of a 61,000-example write.
+        """
         self._handle.flush()
-        for i in indices:
-            self._handle.seek(self.offsets[i])
-            yield self._handle.readline()
+        end = self._handle.seek(0, 2)
+        if not end:
+            return
+        starts = self.offsets
+        last = len(starts) - 1
+        with mmap.mmap(self._handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
+            for i in indices:
+                yield view[starts[i] : starts[i + 1] if i < last else end]
 
     def read(self, indices: Iterable[int]) -> Iterator[ChatExample]:
         """The examples at ``indices``, read back from the spool in that order."""
@@ -287,7 +297,7 @@ class ExampleStore:
 
     def read_json(self, indices: Iterable[int]) -> Iterator[dict[str, Any]]:
         """The examples at ``indices`` as their JSON, loaded (no pydantic), in that order."""
-        return map(json.loads, self._spooled(indices))
+        return map(loads, self._spooled(indices))
 
     def rejected(self, i: int, stage: str, reason: str, kind: str = "duplicate") -> RejectedRecord:
         """A ``duplicate`` (or ``kind``) record for example ``i``."""

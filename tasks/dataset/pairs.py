@@ -24,7 +24,10 @@ Keys are ``example_id`` (a content hash of the messages: the same example, the s
 
 from __future__ import annotations
 
+import os
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -333,6 +336,36 @@ def _old_blocks(
         yield PoolVectors(ids, _concat(parts))
 
 
+JOIN_THREADS = 2
+"""Old blocks joined with a chunk at once (numpy releases the GIL in the join's sorts and look-ups): on a
+rebuild the join runs after the new lines' processes are done, so a second core would idle."""
+
+
+def _scored_blocks(
+    blocks: Iterator[PoolVectors], chunk: PoolVectors, scorer: PairScorer, method: str
+) -> Iterator[tuple[list[str], list[tuple[int, int, float]]]]:
+    """Each block's ids and the chunk's pairs with it, in block order; up to ``JOIN_THREADS`` blocks joined at once.
+
+    The next block is read (parquet, GIL released) while the earlier ones are joined. Semantic blocks go
+    one at a time: their matrix product already uses every core.
+    """
+    threads = 1 if method == "semantic" else max(1, min(JOIN_THREADS, os.cpu_count() or 1))
+    if threads == 1:
+        for block in blocks:
+            yield block.ids, scorer(chunk.vectors, block.vectors)
+        return
+    running: deque[tuple[list[str], Future]] = deque()
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pair-join") as pool:
+        for block in blocks:
+            running.append((block.ids, pool.submit(scorer, chunk.vectors, block.vectors)))
+            if len(running) >= threads:  # at most ``threads`` blocks held (and one being read)
+                ids, future = running.popleft()
+                yield ids, future.result()
+        while running:
+            ids, future = running.popleft()
+            yield ids, future.result()
+
+
 def update_pairs(pool_root: Path, params: DatasetParams, method: str, wanted: Sequence[str]) -> PairUpdate:
     """Compare the ``wanted`` examples the store lacks under ``method`` with the pool's current examples; store the pairs.
 
@@ -361,9 +394,9 @@ def update_pairs(pool_root: Path, params: DatasetParams, method: str, wanted: Se
         for i, j, score in scorer(chunk.vectors, None):  # the chunk among itself
             a, b = chunk.ids[i], chunk.ids[j]
             found[(min(a, b), max(a, b))] = score
-        for block in _old_blocks(pool_root, params, method, pending, OLD_BLOCK):
-            for i, j, score in scorer(chunk.vectors, block.vectors):
-                a, b = chunk.ids[i], block.ids[j]
+        for ids, scored in _scored_blocks(_old_blocks(pool_root, params, method, pending, OLD_BLOCK), chunk, scorer, method):
+            for i, j, score in scored:
+                a, b = chunk.ids[i], ids[j]
                 if a != b:
                     found[(min(a, b), max(a, b))] = score
         _write_compared(pool_root, method, fp, chunk, found)

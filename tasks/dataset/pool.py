@@ -373,6 +373,9 @@ class Pool:
         """The rows at ``offsets`` of part ``n`` as dicts; only those rows are converted."""
         table = self._part_table(n).take(pa.array(offsets))
         vectors = [name for name in ("signature", "user_signature", "embedding") if name in table.column_names]
+        stamp = table.schema.field("timestamp").type
+        if not (pa.types.is_timestamp(stamp) and stamp.unit == "us"):  # the epoch arithmetic below counts microseconds
+            raise ValueError(f"pool part {self.parts[n]} stores timestamps as {stamp}, not timestamp[us]")
         timestamps = table["timestamp"].cast(pa.int64()).to_pylist()
         rows = table.drop_columns([*vectors, "timestamp"]).to_pylist()
         for row, micros in zip(rows, timestamps, strict=True):  # 9x faster than pyarrow's zoned datetimes

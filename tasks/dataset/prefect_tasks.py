@@ -630,9 +630,10 @@ def write_dataset(
     rejects.duplicates.write_all(selection.duplicate_records(store))
     rejects.publish(staging)
     lineage = sorted((store.example_ids[i], s, i) for s in SPLITS for i in by_split[s])
-    write_lib.write_jsonl(
+    write_lib.write_jsonl(  # the fields of ``Lineage`` (validated when the example was made), without a model a row
         staging / "lineage.jsonl",
-        ({"example_id": e, "split": s, **store.lineage(i).model_dump()} for e, s, i in lineage),
+        ({"example_id": e, "split": s, **dict(zip(("source", "line", "request_id"), store.lineages[i], strict=True))}
+         for e, s, i in lineage),
     )
     write_lib.write_jsonl(staging / "clusters.jsonl", (c.model_dump() for c in selection.clusters))
     kinds: Counter[str] = Counter()

@@ -168,6 +168,23 @@ def test_split_is_stable_when_logs_are_appended(built, workspace: Path) -> None:
     assert {k: before[k] for k in common} == {k: after[k] for k in common}
 
 
+def test_lineage_rows_name_each_written_example_and_where_it_came_from(built) -> None:
+    """``lineage.jsonl``: one row a written example, its split, and its ``Lineage`` fields as the parquet split holds them."""
+    from schemas.dataset import Lineage
+
+    _, summary, out = built
+    rows = [json.loads(x) for x in (out / "lineage.jsonl").read_text().splitlines()]
+    assert len(rows) == summary.written and [r["example_id"] for r in rows] == sorted(r["example_id"] for r in rows)
+    written = {}
+    for split in SPLITS:
+        for record in pq.read_table(out / f"{split}.parquet").to_pylist():
+            written[record["example_id"]] = (split, record["request_id"], record["source"], record["line"])
+    for row in rows:
+        assert set(row) == {"example_id", "split", *Lineage.model_fields}
+        Lineage.model_validate({k: row[k] for k in Lineage.model_fields})
+        assert written[row["example_id"]] == (row["split"], row["request_id"], row["source"], row["line"])
+
+
 def test_forget_a_user(built, workspace: Path, tmp_path: Path) -> None:
     params, summary, out = built
     lineage = [json.loads(x) for x in (out / "lineage.jsonl").read_text().splitlines()]

@@ -92,21 +92,24 @@ def test_an_incremental_build_equals_a_build_from_scratch(tmp_path: Path, lines:
 def test_new_lines_processed_ahead_and_joined_reused_batches_equal_a_build_from_scratch(
     tmp_path: Path, lines: list[str], monkeypatch
 ) -> None:
-    """``runner.overlap_from`` 0: the new lines go to the ahead process; the reused batches are served joined."""
+    """``runner.overlap_from`` 0: the new lines go to two ahead processes; the reused batches are served joined."""
     from schemas.params import RunnerParams
     from tasks.dataset import ahead, prefect_tasks
 
     if (os.cpu_count() or 1) < 2:
-        pytest.skip("the ahead process needs a second core")
+        pytest.skip("the ahead processes need a second core")
     monkeypatch.setattr(prefect_tasks, "BATCH_LINES", 20)  # 150 reused lines: 7 whole batches, then the new lines
     monkeypatch.setattr(ahead, "REUSED_BATCH_LINES", 60)
+    monkeypatch.setattr(ahead, "LINES_PER_PROCESS", 20)  # the 50 new lines: 25 in each of two processes
+    shares, split = [], ahead.split_evenly
+    monkeypatch.setattr(ahead, "split_evenly", lambda lines, n: shares.append(n) or split(lines, n))
     pool = tmp_path / "pool"
     build_dataset(params=_params(tmp_path, _logs(tmp_path / "a", lines[:FIRST]), pool), out_dir=str(tmp_path / "o1"))
     appended = _logs(tmp_path / "b", lines)
     again = build_dataset(params=_params(tmp_path, appended, pool), out_dir=str(tmp_path / "o2"),
                           runner=RunnerParams(overlap_from=0))
     assert (again.pool.reused, again.pool.processed, again.pool.written) == (FIRST, ALL - FIRST, ALL - FIRST)
-    assert again.pool.processed_ahead == ALL - FIRST
+    assert again.pool.processed_ahead == ALL - FIRST and shares == [2]
     fresh = build_dataset(params=_params(tmp_path, appended, tmp_path / "fresh"), out_dir=str(tmp_path / "o3"))
     assert fresh.pool.processed_ahead == 0  # the default overlap_from: nothing is reused, nothing goes ahead
     assert _splits(tmp_path / "o2") == _splits(tmp_path / "o3")

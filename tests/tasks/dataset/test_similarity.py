@@ -184,3 +184,28 @@ def test_new_sets_against_a_larger_collection_find_the_every_pair_cross_pairs(mo
             assert [(i, j) for i, j, _ in got] == expected, (seed, threshold)
             found_any += len(expected)
     assert found_any > 50
+
+
+def test_the_prefix_holds_each_sets_rarest_hashes_and_keys_are_sorted_whatever_the_input() -> None:
+    """``_prefix`` (one sort of rank codes) against the order it stands for: per set, (frequency, hash) ascending."""
+    import numpy as np
+
+    from tasks.dataset.similarity import ShingleSets, _needed, _prefix, shingle_frequency
+
+    rng = np.random.default_rng(5)
+    sets = ShingleSets.of([np.unique(rng.integers(0, 300, rng.integers(1, 40))).astype(np.uint32) for _ in range(200)])
+    frequency = shingle_frequency(sets)
+    taking = sets.sizes >= 3
+    needed = _needed(sets.sizes, 0.7)
+    hashes, docs = _prefix(sets, taking, needed, frequency)
+    expected_hashes, expected_docs = [], []
+    for d in np.flatnonzero(taking).tolist():
+        own = sets.hashes[sets.offsets[d] : sets.offsets[d + 1]].tolist()
+        ranked = sorted(own, key=lambda h: (int(frequency(np.array([h], np.uint32))[0]), h))
+        kept = ranked[: len(own) - int(needed[d]) + 1]
+        expected_hashes += kept
+        expected_docs += [d] * len(kept)
+    assert hashes.tolist() == expected_hashes and docs.tolist() == expected_docs
+    unsorted = ShingleSets(np.array([9, 3, 5, 1], np.uint32), np.array([0, 3, 4], np.int64))  # set 0 out of order
+    keys = unsorted.keys()
+    assert keys.tolist() == sorted(keys.tolist()) and len(keys) == 4

@@ -87,3 +87,22 @@ def test_the_split_line_from_an_examples_json_is_its_to_openai() -> None:
         assert (row["example_id"], row["request_id"], row["line"], row["tools"] is None) == (
             example.example_id, example.lineage.request_id, example.lineage.line, example.tools is None)
         assert [m["content"] for m in row["messages"]] == [m.content for m in example.messages]
+
+
+def test_the_store_reads_back_any_examples_in_any_order_across_its_batches(tmp_path: Path) -> None:
+    """The spool's examples, read back (mapped) in a shuffled order with repeats, are the ones added, the last one too."""
+    import random
+
+    from tasks.dataset.collect import ExampleRecord, ExampleStore
+
+    examples = [_example(n) for n in range(1, 8)]
+    with store_of(examples[:4], tmp_path, PARAMS) as store:
+        more = [ExampleRecord.of(e) for e in examples[4:]]
+        store.add(more, [k.hex() for k in store.exact_keys[:3]], store.signatures[:3])  # a second batch (keys not read here)
+        order = [6, 0, 3, 3, 5, 1, 2, 4, 6]
+        random.Random(3).shuffle(order)
+        assert [e.example_id for e in store.read(order)] == [examples[i].example_id for i in order]
+        assert list(store.read(order)) == [examples[i] for i in order]
+        assert [d["example_id"] for d in store.read_json(order)] == [examples[i].example_id for i in order]
+    with ExampleStore(tmp_path / "empty.spool", PARAMS.dedupe.num_perm) as empty:
+        assert list(empty.read([])) == []
