@@ -163,7 +163,7 @@ class NewLinesAhead:
                     for share in shares
                 ]
                 ahead.lines = len(lines)
-                ahead.logger.info("processing %d new lines ahead, in %d processes of their own", len(lines), len(shares),
+                ahead.logger.info("processing %d new lines ahead, in %d process(es) of their own", len(lines), len(shares),
                                   extra={"event": "new_lines_ahead", "lines": len(lines), "processes": len(shares)})
             ahead._closing = opening.pop_all()  # from here the instance closes them (``__exit__``), used or not
         return ahead
