@@ -100,8 +100,8 @@ def build_dataset(
             NewLinesAhead.begin(pool, files, logs_dir, params, deny_list, runner, kind, input_lines, logger) as ahead,
         ):
             lines = stages.line_batches(files, logs_dir, stages.BATCH_LINES, tally, rejects)
-            batches = (  # ``quote``: Prefect would walk the index's collections for futures at every batch
-                {"batch": batch, "params": params, "deny_list": deny_list, "contamination": quote(contamination)}
+            batches = (  # not ``quote``d: prefect-dask hands a task the quote itself, not its value
+                {"batch": batch, "params": params, "deny_list": deny_list, "contamination": contamination}
                 for batch in ahead.batches(lines)
             )
             for batch, future in ordered_results(task_runner, stages.prepare_batch, batches, parallelism(runner, task_runner) + 1):
