@@ -25,7 +25,9 @@ from tests.tasks.serving.conftest import redis_server, redis_url  # noqa: F401  
 from tests.tasks.serving.test_forget import LOGS
 from tests.commands import DVC, run_ok
 
-NOW = datetime(2026, 11, 27, tzinfo=timezone.utc)
+NOW = datetime.now(timezone.utc).replace(microsecond=0)
+"""The warm entries' creation time: Redis expires an entry at created_at + ttl, so a fixed date would be
+in the past once the ttl has gone by (7 days after it, every entry was gone before ``forget`` looked)."""
 app = make_app(COMMANDS)
 
 
