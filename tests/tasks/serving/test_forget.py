@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,9 @@ from tasks.serving.regression import build_regression_set, forget_user_cases, wr
 from tasks.serving.store import USER_PREFIX, SqliteCacheStore
 from tasks.serving.warm import build_warm_set
 
-NOW = datetime(2026, 11, 27, tzinfo=timezone.utc)
+NOW = datetime.now(timezone.utc).replace(microsecond=0)
+"""The warm entries' creation time: both backends stop serving an entry at created_at + ttl (7 days), so a
+fixed date would leave none to forget a week after it."""
 DATASET = DatasetParams()
 SALT = DATASET.forget.user_hash_salt
 PARAMS = ServingParams(regression=RegressionParams(name="golden", max_per_stratum=50))
@@ -149,7 +151,7 @@ def test_forget_removes_the_users_cases_and_keeps_the_manifest_consistent(regres
     import hashlib
     assert manifest.files == {name: hashlib.sha256((regression_set / name).read_bytes()).hexdigest()
                               for name in ("cases.jsonl", "retrieval.jsonl")}
-    again = forget_user_cases(regression_set, ALICE, NOW.replace(year=2027))
+    again = forget_user_cases(regression_set, ALICE, NOW + timedelta(days=365))
     assert (again.cases, again.retrieval) == (0, 0)
     assert RegressionManifest.model_validate_json((regression_set / "manifest.json").read_text()) == manifest
 
