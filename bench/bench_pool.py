@@ -205,6 +205,7 @@ def main() -> None:
     b.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
     b.add_argument("--recent", type=int, default=20_000)
     args = parser.parse_args()
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # the harness's server: no telemetry (offline)
     from prefect.settings import PREFECT_API_URL
     from prefect.testing.utilities import prefect_test_harness
 
