@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shutil
 import signal
@@ -121,10 +122,15 @@ def test_new_lines_processed_ahead_and_joined_reused_batches_equal_a_build_from_
     assert pool_rows(pool) == pool_rows(tmp_path / "fresh")
 
 
-def test_the_ahead_process_is_closed_when_the_pass_for_new_lines_fails(tmp_path: Path, lines: list[str], monkeypatch) -> None:
-    """``begin`` starts the process before the pass; an error in the pass must not leave it running."""
+def _children() -> set[int]:
+    """The pids of this process's live descendants."""
     import psutil
 
+    return {c.pid for c in psutil.Process().children(recursive=True) if c.is_running() and c.status() != psutil.STATUS_ZOMBIE}
+
+
+def test_the_ahead_processes_are_closed_when_begin_fails_after_starting_them(tmp_path: Path, lines: list[str]) -> None:
+    """An error after the processes start (here: the log call that follows the submits) must not leave them running."""
     from schemas.params import RunnerParams
     from tasks.dataset import ahead
     from tasks.dataset.pool import Pool
@@ -132,20 +138,38 @@ def test_the_ahead_process_is_closed_when_the_pass_for_new_lines_fails(tmp_path:
 
     if (os.cpu_count() or 1) < 2:
         pytest.skip("the ahead process needs a second core")
-    logs = _logs(tmp_path / "a", lines[:FIRST])
-    params = _params(tmp_path, logs, tmp_path / "pool")
+    pool = tmp_path / "pool"
+    build_dataset(params=_params(tmp_path, _logs(tmp_path / "a", lines[:FIRST]), pool), out_dir=str(tmp_path / "o1"))
+    logs = _logs(tmp_path / "b", lines)
+    params = _params(tmp_path, logs, pool)
 
-    def failing(*_args, **_kwargs):
-        raise OSError("the logs went away")
+    class FailingLogger(logging.Logger):
+        def info(self, *_args, **_kwargs) -> None:
+            raise OSError("the log went away")
 
-    monkeypatch.setattr(ahead, "new_lines", failing)
-    before = {child.pid for child in psutil.Process().children(recursive=True)}
+    before = _children()
     with pytest.raises(OSError, match="went away"):
-        ahead.NewLinesAhead.begin(Pool.open(tmp_path / "pool", params), find_log_files(logs), logs, params, frozenset(),
-                                  RunnerParams(overlap_from=0), "threads", FIRST)
-    left = [c for c in psutil.Process().children(recursive=True) if c.pid not in before and c.is_running()
-            and c.status() != psutil.STATUS_ZOMBIE]
-    assert left == []
+        ahead.NewLinesAhead.begin(Pool.open(pool, params), find_log_files(logs), logs, params, frozenset(),
+                                  RunnerParams(overlap_from=0), "threads", ALL, FailingLogger("failing"))
+    assert _children() - before == set()
+
+
+def test_a_rebuild_of_unchanged_logs_starts_no_ahead_process(tmp_path: Path, lines: list[str]) -> None:
+    """The pass for new lines runs first; when it finds none, no process is spawned (it cost 4-5 s of a 11 s rebuild)."""
+    from schemas.params import RunnerParams
+    from tasks.dataset import ahead
+    from tasks.dataset.pool import Pool
+    from tasks.dataset.read import find_log_files
+
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("the ahead processes need a second core")
+    pool, logs = tmp_path / "pool", _logs(tmp_path / "a", lines)
+    params = _params(tmp_path, logs, pool)
+    build_dataset(params=params, out_dir=str(tmp_path / "o1"))
+    before = _children()
+    with ahead.NewLinesAhead.begin(Pool.open(pool, params), find_log_files(logs), logs, params, frozenset(),
+                                   RunnerParams(overlap_from=0), "threads", ALL) as begun:
+        assert begun.lines == 0 and _children() - before == set()
 
 
 def test_a_threshold_change_recomputes_that_methods_pairs_and_forget_removes_pairs(tmp_path: Path, lines: list[str]) -> None:
