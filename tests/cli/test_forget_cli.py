@@ -4,7 +4,6 @@ repo with a local-folder remote, ``--purge-remote`` (warned, confirmed), and a s
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -22,12 +21,9 @@ from tasks.serving.regression import build_regression_set, write_regression_set
 from tasks.serving.store import RedisCacheStore, SqliteCacheStore
 from tasks.serving.warm import build_warm_set
 from tests.tasks.serving.conftest import redis_server, redis_url  # noqa: F401  (the session's real redis-server)
-from tests.tasks.serving.test_forget import LOGS
+from tests.tasks.serving.test_forget import LOGS, NOW  # NOW: the real clock (entries expire)
 from tests.commands import DVC, run_ok
 
-NOW = datetime.now(timezone.utc).replace(microsecond=0)
-"""The warm entries' creation time: Redis expires an entry at created_at + ttl, so a fixed date would be
-in the past once the ttl has gone by (7 days after it, every entry was gone before ``forget`` looked)."""
 app = make_app(COMMANDS)
 
 
